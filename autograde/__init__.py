@@ -1,0 +1,1 @@
+"""Instructors' tooling on top of nbgrader: generate, check, grade (parallel, sandboxed), feedback, report, pdf, demo."""

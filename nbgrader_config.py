@@ -1,0 +1,15 @@
+"""nbgrader configuration: this repository is the course directory, its notebooks/ the source."""
+import os
+
+c = get_config()  # noqa: F821 (nbgrader provides get_config)
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.course_id = "deep-learning-pytorch"
+c.CourseDirectory.source_directory = "notebooks"
+
+# What a student sees where a solution was.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Per-cell time limit when nbgrader executes a notebook (autograde, validate).
+c.Execute.timeout = 120

@@ -1,0 +1,39 @@
+"""Shared fixtures: where Fashion-MNIST comes from, headless plotting, quick epochs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fake_fashion import write_fake_fashion_mnist
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _has_fashion(folder: Path) -> bool:
+    return (folder / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+@pytest.fixture(scope="session")
+def fashion_root(tmp_path_factory) -> Path:
+    """A folder with FashionMNIST/raw/: $COURSE_DATA_DIR or ../shared/data if there, else generated IDX files."""
+    for candidate in (os.environ.get("COURSE_DATA_DIR"), SHARED_DATA):
+        if candidate and _has_fashion(Path(candidate)):
+            return Path(candidate)
+    return write_fake_fashion_mnist(tmp_path_factory.mktemp("fashion"))
+
+
+@pytest.fixture(scope="session")
+def fake_fashion_root(tmp_path_factory) -> Path:
+    """Always the generated IDX files (tests of the loader itself)."""
+    return write_fake_fashion_mnist(tmp_path_factory.mktemp("fake-fashion"), n_train=1600, n_test=200)
+
+
+@pytest.fixture
+def data_env(fashion_root, monkeypatch) -> Path:
+    """COURSE_DATA_DIR set for this test (and the kernels it starts)."""
+    monkeypatch.setenv("COURSE_DATA_DIR", str(fashion_root))
+    return fashion_root
