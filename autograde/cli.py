@@ -8,6 +8,8 @@ from pathlib import Path
 
 # Subcommand name -> module that implements it (``add_arguments(parser)``, ``run(args) -> int``).
 COMMANDS = {
+    "generate": "autograde.generate",
+    "grade": "autograde.grade",
 }
 
 

@@ -210,3 +210,11 @@ def _classify(error: BaseException, index: int | None) -> tuple[str, str]:
     if name in ("CellTimeoutError", "TimeoutError"):
         return "timeout", f"timed out{where}: {detail}"
     return "error", f"{name}{where}: {detail}"
+
+
+def not_run_result(notebook_json: str, status: str, reason: str, duration: float = 0.0) -> ExecutionResult:
+    """The result for a notebook that never ran (its worker died): every code cell marked not run."""
+    nb = nbformat.reads(notebook_json, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    _mark_not_run(code, reason)
+    return ExecutionResult(nbformat.writes(nb), status, reason, duration, 0, len(code))

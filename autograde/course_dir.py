@@ -1,0 +1,66 @@
+"""Where a course keeps things: nbgrader's config and CourseDirectory, submissions, our results and reports."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+
+def load_config(root: Path) -> Config:
+    """The course's ``nbgrader_config.py`` as a traitlets Config (root defaults to the file's folder)."""
+    root = Path(root).resolve()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    if "root" not in config.CourseDirectory:
+        config.CourseDirectory.root = str(root)
+    return config
+
+
+def course_directory(root: Path, assignment: str = "", config: Config | None = None) -> CourseDirectory:
+    """nbgrader's CourseDirectory for this course, focused on ``assignment`` when given."""
+    config = config if config is not None else load_config(root)
+    coursedir = CourseDirectory(config=config)
+    if assignment:
+        coursedir.assignment_id = assignment
+    return coursedir
+
+
+def submitted_students(coursedir: CourseDirectory, assignment: str) -> list[str]:
+    """Students with a ``submitted/<student>/<assignment>/`` folder, sorted."""
+    base = Path(coursedir.root) / coursedir.submitted_directory
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir() and not p.name.startswith("."))
+
+
+def source_assignments(coursedir: CourseDirectory) -> list[str]:
+    """Assignments (folders with notebooks) in the source directory, sorted."""
+    base = Path(coursedir.root) / coursedir.source_directory
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def report_dir(root: Path, assignment: str) -> Path:
+    """``reports/<assignment>/``: grading results (results.json), grades.csv, the HTML report."""
+    return Path(root) / "reports" / assignment
+
+
+@contextlib.contextmanager
+def in_course(root: Path) -> Iterator[None]:
+    """Run nbgrader code from the course root, with this environment's bin/ on PATH (nbgrader calls alembic)."""
+    old_cwd, old_path = os.getcwd(), os.environ.get("PATH", "")
+    bin_dir = str(Path(sys.executable).parent)
+    os.chdir(root)
+    if bin_dir not in old_path.split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + old_path
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        os.environ["PATH"] = old_path

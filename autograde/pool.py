@@ -1,0 +1,107 @@
+"""Run execution jobs in parallel: local worker processes by default, or a dask.distributed cluster.
+
+Both runners take prepared :class:`~autograde.prepare.Job` objects and yield ``(job, result, attempts)``
+as executions finish, in completion order. Neither touches the gradebook. A worker that dies while
+running a job is retried once; a second death yields a "failed" result, so nothing is silently lost.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from .execute import ExecutionResult, Limits, execute_notebook, not_run_result
+from .prepare import Job
+
+MAX_ATTEMPTS = 2  # a job whose worker dies is tried once more, then recorded as failed
+
+
+@dataclass
+class ExecuteSettings:
+    """What every job's execution shares: limits, kernel manager, Execute options, kernel environment."""
+
+    limits: Limits = field(default_factory=Limits)
+    kernel_manager_class: str | None = None
+    execute_options: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, job: Job) -> ExecutionResult:
+        return execute_notebook(job.notebook_json, self.limits, files=job.files, env=self.env,
+                                kernel_manager_class=self.kernel_manager_class,
+                                execute_options=self.execute_options)
+
+
+def _child(connection, settings: ExecuteSettings, job: Job) -> None:
+    connection.send(settings.run(job))
+    connection.close()
+
+
+def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> Iterator[tuple[Job, ExecutionResult, int]]:
+    """Execute jobs, ``workers`` at a time, each in its own process.
+
+    One process per job rather than concurrent.futures' pool: when a pool worker dies, every job in
+    flight fails with BrokenProcessPool and the culprit is unknown; here a death is pinned to its job.
+    The forkserver preloads the execution code, so a process starts in milliseconds.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["autograde.execute", "nbgrader.preprocessors", "nbclient"])
+    queue: deque[tuple[Job, int]] = deque((job, 1) for job in jobs)
+    running: dict[Any, tuple[Any, Any, Job, int, float]] = {}  # connection -> (process, connection, job, attempt, start)
+    try:
+        while queue or running:
+            while queue and len(running) < max(1, workers):
+                job, attempt = queue.popleft()
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_child, args=(sender, settings, job), daemon=True,
+                                          name=f"autograde-{job.student}-{job.notebook}")
+                process.start()
+                sender.close()  # so the parent sees EOF when the child dies
+                running[receiver] = (process, receiver, job, attempt, time.monotonic())
+            ready = multiprocessing.connection.wait(list(running))
+            for receiver in ready:
+                process, _, job, attempt, started = running.pop(receiver)
+                try:
+                    result = receiver.recv()
+                except (EOFError, OSError):
+                    result = None
+                receiver.close()
+                process.join()
+                if result is not None:
+                    yield job, result, attempt
+                    continue
+                why = f"worker process died (exit code {process.exitcode})"
+                if attempt < MAX_ATTEMPTS:
+                    queue.append((job, attempt + 1))
+                else:
+                    reason = f"{why} on each of {attempt} attempts"
+                    yield job, not_run_result(job.notebook_json, "failed", reason, time.monotonic() - started), attempt
+    finally:
+        for process, receiver, *_ in running.values():
+            process.kill()
+            receiver.close()
+
+
+def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str) -> Iterator[tuple[Job, ExecutionResult, int]]:
+    """Execute jobs on the dask.distributed cluster at ``scheduler`` (tcp://HOST:PORT).
+
+    dask reschedules a task whose worker dies and gives up with KilledWorker after
+    ``distributed.scheduler.allowed-failures`` deaths; that becomes a "failed" result.
+    """
+    from distributed import Client, as_completed
+
+    with Client(scheduler, set_as_default=False) as client:
+        futures = {}
+        for job in jobs:
+            future = client.submit(settings.run, job, pure=False,
+                                   key=f"execute-{job.assignment}-{job.student}-{job.notebook}-{time.time_ns()}")
+            futures[future] = job
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - KilledWorker, lost connection...: recorded, not raised
+                result = not_run_result(job.notebook_json, "failed", f"dask: {type(error).__name__}: {error}")
+            yield job, result, 1
