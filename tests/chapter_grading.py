@@ -7,6 +7,11 @@ from pathlib import Path
 from nbgrader_harness import autograded_total, grade_submissions
 
 
+def answer(signature: str, body: str) -> str:
+    """The source of an answer cell that defines ``def signature:`` with ``body`` (a wrong answer in a test)."""
+    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body.strip().splitlines())
+
+
 def grade_chapter(tmp_path: Path, assignment: str, tests_of: dict[str, str],
                   wrong: dict[str, dict[str, str]], env: dict | None = None) -> dict:
     """Autograde the solution, the student version and the ``wrong`` submissions in one nbgrader run.

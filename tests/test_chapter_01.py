@@ -1,7 +1,7 @@
 """Chapter 1 (tensors and data): real nbgrader autograde of the solution, the student version and wrong answers."""
 import pytest
 
-from chapter_grading import grade_chapter
+from chapter_grading import answer, grade_chapter
 
 ASSIGNMENT = "01-tensors"
 TESTS_OF = {  # answer cell -> the test cell that grades it
@@ -11,10 +11,6 @@ TESTS_OF = {  # answer cell -> the test cell that grades it
     "accumulate_": "test_accumulate_",
     "preprocess": "test_preprocess",
 }
-
-
-def _fn(signature: str, body: str) -> str:
-    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body.strip().splitlines())
 
 
 COUNTING = "counting_matrix(rows, cols, dtype=torch.float32)"
@@ -30,22 +26,22 @@ PRE_END = ("X = torch.tensor(inputs.to_numpy(dtype=np.float32))\n"
 # Plausible mistakes; each submission leaves some tasks right, to show that only the broken task loses points.
 WRONG = {
     "wrong_a": {
-        "counting_matrix": _fn(COUNTING, "return torch.arange(1, rows * cols + 1, dtype=dtype).reshape(rows, cols)"),
-        "pairwise_sq_distances": _fn(PAIRWISE, "return ((A[:, None, :] - B[None, :, :]) ** 2).sum(dim=1)"),
-        "preprocess": _fn(PREPROCESS, PRE_START + "inputs = pd.get_dummies(inputs.fillna(0), dummy_na=True)\n" + PRE_END),
+        "counting_matrix": answer(COUNTING, "return torch.arange(1, rows * cols + 1, dtype=dtype).reshape(rows, cols)"),
+        "pairwise_sq_distances": answer(PAIRWISE, "return ((A[:, None, :] - B[None, :, :]) ** 2).sum(dim=1)"),
+        "preprocess": answer(PREPROCESS, PRE_START + "inputs = pd.get_dummies(inputs.fillna(0), dummy_na=True)\n" + PRE_END),
     },
     "wrong_b": {
-        "crop_center": _fn(CROP, CROP_START + "return image[top:top + size, left:left + size]"),
-        "accumulate_": _fn(ACCUMULATE, "total = total + x\nreturn total"),
-        "preprocess": _fn(PREPROCESS, PRE_START + "inputs = inputs.fillna(inputs.mean(numeric_only=True))\n"
+        "crop_center": answer(CROP, CROP_START + "return image[top:top + size, left:left + size]"),
+        "accumulate_": answer(ACCUMULATE, "total = total + x\nreturn total"),
+        "preprocess": answer(PREPROCESS, PRE_START + "inputs = inputs.fillna(inputs.mean(numeric_only=True))\n"
                           "inputs = pd.get_dummies(inputs)\n" + PRE_END),
     },
     "wrong_c": {
-        "counting_matrix": _fn(COUNTING, "return torch.arange(rows * cols, dtype=dtype).reshape(cols, rows).T"),
-        "crop_center": _fn(CROP, CROP_START + "return image[..., top:top + size - 1, left:left + size - 1]"),
-        "pairwise_sq_distances": _fn(PAIRWISE, "return torch.cdist(A, B)"),
-        "accumulate_": _fn(ACCUMULATE, "return total + x"),
-        "preprocess": _fn(PREPROCESS, "frame.fillna(frame.mean(numeric_only=True), inplace=True)\n" + PRE_START
+        "counting_matrix": answer(COUNTING, "return torch.arange(rows * cols, dtype=dtype).reshape(cols, rows).T"),
+        "crop_center": answer(CROP, CROP_START + "return image[..., top:top + size - 1, left:left + size - 1]"),
+        "pairwise_sq_distances": answer(PAIRWISE, "return torch.cdist(A, B)"),
+        "accumulate_": answer(ACCUMULATE, "return total + x"),
+        "preprocess": answer(PREPROCESS, "frame.fillna(frame.mean(numeric_only=True), inplace=True)\n" + PRE_START
                           + "inputs = pd.get_dummies(inputs, dummy_na=True)\n" + PRE_END),
     },
 }
