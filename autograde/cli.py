@@ -10,6 +10,7 @@ from pathlib import Path
 COMMANDS = {
     "generate": "autograde.generate",
     "grade": "autograde.grade",
+    "pdf": "autograde.pdf",
 }
 
 

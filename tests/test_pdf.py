@@ -1,0 +1,180 @@
+"""`course pdf`: notebooks and feedback pages printed by the system Chromium, offline, checked with poppler."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograde import pdf
+
+HERE = Path(__file__).resolve().parent
+SAMPLE = HERE / "notebooks" / "sample_chapter.ipynb"
+needs_tools = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdfimages")),
+                                 reason="poppler-utils (pdftotext, pdfimages) not installed")
+needs_browser = pytest.mark.skipif(not any(shutil.which(name) for name in pdf.CHROMIUM_NAMES),
+                                   reason="no Chromium on PATH (apt-get install chromium)")
+
+
+def offline(command: list[str]) -> list[str]:
+    """``command`` in a new network namespace with only loopback (kernels talk over it)."""
+    if os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"):
+        return ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
+    if shutil.which("bwrap"):  # unprivileged: bubblewrap brings loopback up in its new namespace itself
+        return ["bwrap", "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent", *command]
+    pytest.skip("neither root with unshare nor bwrap is available to switch the network off")
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def pdf_images(path: Path) -> list[tuple[int, int]]:
+    """(width, height) of every image in the PDF, from ``pdfimages -list``."""
+    listing = subprocess.run(["pdfimages", "-list", str(path)], check=True, capture_output=True, text=True).stdout
+    rows = [line.split() for line in listing.splitlines()[2:] if line.strip()]
+    return [(int(row[3]), int(row[4])) for row in rows if row[2] == "image"]
+
+
+def assert_typeset(text: str) -> None:
+    """No TeX source left: the formulas went through MathJax (which leaves glyphs such as the sum sign)."""
+    assert "$" not in text, "raw $...$ left in the PDF text"
+    assert "\\frac" not in text and "\\sum" not in text
+    assert "∑" in text
+
+
+@pytest.fixture(scope="module")
+def executed_pdf(tmp_path_factory, fashion_root) -> tuple[Path, subprocess.CompletedProcess]:
+    """`course pdf --execute` on the sample chapter, run with the network switched off."""
+    folder = tmp_path_factory.mktemp("pdf")
+    notebook = folder / SAMPLE.name
+    shutil.copy(SAMPLE, notebook)
+    out = folder / "printed" / "chapter.pdf"
+    env = {**os.environ, "COURSE_FAST": "1", "COURSE_DATA_DIR": str(fashion_root), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    command = [sys.executable, "-m", "autograde.cli", "pdf", str(notebook), "-o", str(out), "--execute"]
+    done = subprocess.run(offline(command), env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, done
+
+
+@pytest.mark.slow
+@needs_tools
+@needs_browser
+def test_executed_chapter_prints_offline_with_text_math_and_figures(executed_pdf):
+    out, done = executed_pdf
+    assert out.read_bytes().startswith(b"%PDF-")
+    assert f"wrote {out}" in done.stdout
+    text = pdf_text(out)
+    for heading in ("Sample chapter: a small network", "Training with fit", "A table and a long line", "Question 1"):
+        assert heading in text
+    assert "sum to one" in text  # the written answer
+    assert "Ankle boot" in text  # the pandas table
+    assert re.search(r"Epoch.*100%", text), "the training progress bar is missing"
+    assert "two layers" in text and "validation accuracy" in text  # HistoryPlotter's results table
+    # Long lines wrap instead of running off the page, so their ends are printed.
+    assert "CODE_LINE_END" in text and "OUTPUT_LINE_END" in text
+    assert_typeset(text)
+    images = pdf_images(out)
+    assert images, "the HistoryPlotter figure is not in the PDF"
+    assert max(width for width, _ in images) >= 400  # a full figure, not an icon
+
+
+@pytest.mark.slow
+@needs_tools
+@needs_browser
+def test_student_version_without_outputs_prints(tmp_path):
+    nb = nbformat.read(SAMPLE, as_version=4)
+    nb.cells[-1].source = "YOUR ANSWER HERE"  # what nbgrader leaves in a student's copy
+    student = tmp_path / "student.ipynb"
+    nbformat.write(nb, student)
+    out = pdf.notebook_to_pdf(student)
+    assert out == tmp_path / "student.pdf"
+    text = pdf_text(out)
+    assert "YOUR ANSWER HERE" in text and "Question 1" in text
+    assert "In [ ]" in text  # unexecuted cells, no outputs
+    assert_typeset(text)
+    assert pdf_images(out) == []
+
+
+@pytest.mark.slow
+@needs_tools
+@needs_browser
+def test_nbgrader_feedback_page_prints_with_local_mathjax(tmp_path):
+    import nbgrader
+    from nbconvert import HTMLExporter
+
+    # The same template and paths that nbgrader's GenerateFeedback sets up.
+    formgrader = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    css = formgrader / "static" / "node_modules" / "bootstrap" / "dist" / "css"
+    exporter = HTMLExporter(template_name="feedback", extra_template_basedirs=[str(formgrader / "templates")],
+                            extra_template_paths=[str(css)])
+    nb = nbformat.read(SAMPLE, as_version=4)
+    nb.cells[-1].metadata["nbgrader"] = {"grade": True, "solution": True, "grade_id": "softmax", "points": 2,
+                                         "score": 1.5, "locked": False, "schema_version": 3}
+    page, _ = exporter.from_notebook_node(nb, resources={"nbgrader": {"notebook": "sample_chapter", "score": 1.5,
+                                                                      "max_score": 2, "late_penalty": 0}})
+    assert "cdnjs.cloudflare.com/ajax/libs/mathjax" in page  # nbgrader's page loads MathJax from the web
+    feedback = tmp_path / "sample_chapter.html"
+    feedback.write_text(page, encoding="utf-8")
+    out = pdf.notebook_to_pdf(feedback, tmp_path / "feedback.pdf")
+    text = pdf_text(out)
+    assert "Score: 1.5 / 2.0" in text and "sum to one" in text
+    assert_typeset(text)
+
+
+def test_local_mathjax_replaces_the_cdn_script():
+    page = ('<html><head><script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js'
+            '?config=TeX-AMS_CHTML-full,Safe"> </script></head><body>$x$</body></html>')
+    local = pdf.use_local_mathjax(page)
+    assert "cdnjs" not in local and local.count(pdf.MATHJAX_URL) == 1
+    assert local.index("text/x-mathjax-config") < local.index(pdf.MATHJAX_URL)
+    assert pdf.use_local_mathjax("<html><head></head><body></body></html>").count(pdf.MATHJAX_URL) == 1
+    assert (pdf.mathjax_dir() / "MathJax.js").is_file()
+    assert (pdf.mathjax_dir() / "config" / "TeX-AMS-MML_HTMLorMML-full.js").is_file()
+
+
+def test_widgets_become_static_html():
+    view = "application/vnd.jupyter.widget-view+json"
+    state = {
+        "box": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_label", "IPY_MODEL_bar"]}},
+        "label": {"model_name": "HTMLModel", "state": {"value": "Epoch: 100%"}},
+        "bar": {"model_name": "FloatProgressModel", "state": {"value": 2.0, "max": 2.0}},
+    }
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
+        nbformat.v4.new_output("display_data", data={view: {"model_id": "box"}, "text/plain": "HBox(...)"}),
+        nbformat.v4.new_output("display_data", data={view: {"model_id": "closed"}, "text/plain": "gone"}),
+    ])])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    static = pdf.static_widgets(nb)
+    shown, unknown = (output["data"] for output in static.cells[0].outputs)
+    assert "Epoch: 100%" in shown["text/html"] and '<progress value="2.0" max="2.0">' in shown["text/html"]
+    assert view not in shown and view not in unknown and unknown == {"text/plain": "gone"}
+    assert "widgets" not in static.metadata and "widgets" in nb.metadata  # the original is untouched
+
+
+def test_missing_browser_says_what_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("COURSE_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH
+    with pytest.raises(pdf.BrowserNotFoundError, match=r"apt-get install chromium.*--browser PATH.*COURSE_CHROMIUM"):
+        pdf.find_chromium()
+    monkeypatch.setenv("COURSE_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(pdf.BrowserNotFoundError, match="COURSE_CHROMIUM names .*no-such-browser"):
+        pdf.find_chromium()
+    # The command line turns it into a message and exit status 2, before executing anything.
+    from autograde.cli import main
+    assert main(["pdf", str(SAMPLE), "--execute", "--browser", str(tmp_path / "nope")]) == 2
+    assert "--browser names" in capsys.readouterr().err
+
+
+def test_bad_input_is_named(tmp_path, capsys):
+    from autograde.cli import main
+    assert main(["pdf", str(tmp_path / "missing.ipynb")]) == 2
+    assert "no notebook at" in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["pdf", str(tmp_path / "notes.txt")]) == 2
+    assert "prints .ipynb notebooks and .html pages" in capsys.readouterr().err
