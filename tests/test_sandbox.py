@@ -1,0 +1,233 @@
+"""The sandboxed kernel: real bubblewrap, real ipykernel, real limits, probed from inside the kernel."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from autograde import sandbox
+from autograde.sandbox import Limits, SandboxKernelManager, SandboxUnavailable, limits_config
+
+pytestmark = pytest.mark.slow
+needs_bwrap = pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason=sandbox.bwrap_status()[1])
+needs_cgroups = pytest.mark.skipif(not sandbox.cgroups_writable(), reason="cgroup v1 memory/pids not writable")
+
+
+def run_cells(sources: list[str], scratch: Path, limits: Limits = Limits(), **manager_options):
+    """Execute ``sources`` in a fresh sandboxed kernel; return (notebook, manager, error or None, host pids seen)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(s)) for s in sources]
+    km = SandboxKernelManager(config=limits_config(limits), **manager_options)
+    client = NotebookClient(nb, km=km, config=limits_config(limits), allow_errors=True,
+                            resources={"metadata": {"path": str(scratch)}})
+    seen: set[int] = set()
+    original = client.on_cell_complete  # remember the kernel's host processes while it runs
+
+    def remember(**kwargs):
+        if km._cgroup is not None:
+            seen.update(km._cgroup.pids())
+        return original(**kwargs) if original else None
+
+    client.on_cell_complete = remember
+    error = None
+    try:
+        client.execute(cleanup_kc=True)  # shut the kernel down although we own the manager
+    except (CellTimeoutError, DeadKernelError) as caught:
+        error = caught
+    return nb, km, error, seen
+
+
+def stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for the host's init to reap it counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def assert_gone(pids: set[int]) -> None:
+    assert not [pid for pid in pids if alive(pid)], "processes of the kernel outlived it"
+
+
+@needs_bwrap
+def test_kernel_sees_only_its_scratch_dir(tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    secret = course / "source" / "hidden_tests.ipynb"
+    secret.write_text("the hidden tests")
+    gradebook = course / "gradebook.db"
+    gradebook.write_bytes(b"SQLite format 3\0")
+    scratch = course / "submitted" / "alice"
+    scratch.mkdir(parents=True)
+    (scratch / "answer.txt").write_text("mine")
+    host_tmp = Path("/tmp") / f"host-only-{os.getpid()}"
+    host_tmp.write_text("not for the kernel")
+    monkeypatch.setenv("GRADER_TOKEN", "s3cret")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    probe = f"""
+        import json, os, socket, sys
+        result = {{"uid": os.getuid(), "cwd": os.getcwd(), "env": "GRADER_TOKEN" in os.environ}}
+        result["see"] = {{p: os.path.exists(p) for p in {[str(secret), str(gradebook), str(host_tmp)]}}}
+        result["course"] = os.listdir({str(course)!r})
+        result["home"] = sorted(os.listdir({str(Path.home())!r}) if os.path.isdir({str(Path.home())!r}) else [])
+        result["answer"] = open("answer.txt").read()
+        def attempt(action):
+            try:
+                action()
+                return "ok"
+            except Exception as error:
+                return type(error).__name__
+        result["loopback"] = attempt(lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2))
+        result["internet"] = attempt(lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
+        result["write_prefix"] = attempt(lambda: open(os.path.join(sys.prefix, "pwned"), "w"))
+        result["write_course_pkg"] = attempt(lambda: open(os.path.join(os.path.dirname(__import__("importlib.util").util.find_spec("course").origin), "pwned.py"), "w"))
+        result["write_etc"] = attempt(lambda: open("/etc/pwned", "w"))
+        result["write_tmp"] = attempt(lambda: open("/tmp/kernel-only", "w").write("x"))
+        result["write_scratch"] = attempt(lambda: open("made-here.txt", "w").write("x"))
+        print(json.dumps(result))
+    """
+    try:
+        nb, km, error, seen = run_cells([probe], scratch)
+    finally:
+        host_tmp.unlink()
+        listener.close()
+    assert error is None, error
+    result = json.loads(stdout(nb.cells[0]))
+    assert km.sandboxed
+    if os.geteuid() == 0:
+        assert result["uid"] == sandbox.NOBODY
+    assert result["cwd"] == str(scratch) and result["answer"] == "mine"
+    assert result["see"] == {str(secret): False, str(gradebook): False, str(host_tmp): False}
+    assert result["course"] == ["submitted"]  # only the way down to the scratch directory
+    # Only an interpreter installed there (pyenv) may show through the home directory, read-only.
+    assert set(result["home"]) <= {".pyenv"}, result["home"]
+    assert result["env"] is False
+    assert result["loopback"] != "ok" and result["internet"] != "ok"
+    for target in ("write_prefix", "write_course_pkg", "write_etc"):
+        assert result[target] in {"OSError", "PermissionError"}, (target, result[target])
+    assert result["write_tmp"] == "ok" and not Path("/tmp/kernel-only").exists()
+    assert result["write_scratch"] == "ok" and (scratch / "made-here.txt").read_text() == "x"
+    assert_gone(seen)
+    assert not Path(km.connection_file).parent.exists()
+
+
+@needs_bwrap
+def test_memory_bomb_is_stopped(tmp_path):
+    limits = Limits(memory_bytes=500 << 20, processes=64)
+    cells = [
+        "big = bytearray(2 << 30)",  # one allocation over RLIMIT_DATA: MemoryError, the kernel lives
+        """
+        chunks = []
+        try:
+            while True:
+                chunks.append(b"x" * (50 << 20))  # touched pages, 50 MiB at a time
+        except MemoryError:
+            print("stopped at", len(chunks) * 50, "MiB")
+        del chunks
+        """,
+        "print('still alive')",
+    ]
+    nb, km, error, seen = run_cells(cells, tmp_path, limits)
+    assert error is None, error
+    assert nb.cells[0].outputs[0]["ename"] == "MemoryError"
+    stopped_at = int(stdout(nb.cells[1]).split()[2])
+    assert 0 < stopped_at <= 500
+    assert stdout(nb.cells[2]) == "still alive\n"
+    assert_gone(seen)
+
+
+@needs_bwrap
+@needs_cgroups
+def test_memory_spread_over_processes_hits_the_cgroup(tmp_path):
+    limits = Limits(memory_bytes=400 << 20, processes=64)
+    cell = """
+        import subprocess, sys
+        hog = "import time\\nx = b'y' * (300 << 20)\\ntime.sleep(3)"
+        children = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(3)]
+        codes = [child.wait(timeout=60) for child in children]
+        print(codes)
+    """
+    nb, km, error, seen = run_cells([cell], tmp_path, limits)
+    notes = km.resource_notes()
+    # Each child stays under RLIMIT_DATA; together they pass the cgroup limit and the kernel's OOM killer acts.
+    assert any("memory limit" in note for note in notes), (notes, nb.cells[0].outputs, error)
+    assert_gone(seen)
+
+
+@needs_bwrap
+@needs_cgroups
+def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
+    limits = Limits(processes=64)
+    cell = """
+        import os, subprocess, sys, time
+        bomb = "import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass"
+        subprocess.Popen([sys.executable, "-c", bomb])
+        time.sleep(3)
+        print(len([p for p in os.listdir("/proc") if p.isdigit()]))
+    """
+    nb, km, error, seen = run_cells([cell, "print('alive')"], tmp_path, limits)
+    visible = stdout(nb.cells[0]).strip()
+    assert visible and int(visible) <= 64, nb.cells[0].outputs
+    assert any("process limit" in note for note in km.resource_notes()), km.resource_notes()
+    assert len(seen) > 10  # the bomb did run ...
+    assert_gone(seen)  # ... and is gone with the kernel
+
+
+@needs_bwrap
+def test_endless_loop_times_out_per_cell(tmp_path):
+    nb, km, error, seen = run_cells(["while True:\n    pass"], tmp_path, Limits(cell_seconds=3))
+    assert isinstance(error, CellTimeoutError)
+    assert_gone(seen)
+
+
+@needs_bwrap
+def test_notebook_time_limit_kills_the_kernel(tmp_path):
+    cells = ["import time"] + ["time.sleep(1)"] * 20
+    started = time.monotonic()
+    nb, km, error, seen = run_cells(cells, tmp_path, Limits(notebook_seconds=4, cell_seconds=30))
+    assert isinstance(error, DeadKernelError), error
+    assert time.monotonic() - started < 20
+    assert any("notebook time limit" in reason for reason in km.stop_reasons)
+    assert_gone(seen)
+
+
+@needs_bwrap
+def test_output_flood_is_cut_and_stops_the_kernel(tmp_path):
+    cells = ["for i in range(10**7):\n    print('x' * 100)", "print('never')"]
+    nb, km, error, seen = run_cells(cells, tmp_path, Limits(output_bytes=200_000))
+    assert isinstance(error, DeadKernelError), error
+    assert any("output limit" in reason for reason in km.stop_reasons)
+    kept = sum(len(json.dumps(o)) for cell in nb.cells for o in cell.outputs)
+    assert kept < 2 * 200_000
+    assert nb.cells[1].outputs == []
+    assert_gone(seen)
+
+
+def test_missing_bwrap_warns_or_refuses(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_status", lambda: (None, "bubblewrap (bwrap) is not installed"))
+    with pytest.raises(SandboxUnavailable, match="not installed"):
+        run_cells(["1"], tmp_path, require_sandbox=True)
+    with pytest.warns(RuntimeWarning, match="SANDBOX OFF"):
+        nb, km, error, seen = run_cells(["import os; print(os.getuid())"], tmp_path, Limits(memory_bytes=1 << 30))
+    assert error is None and not km.sandboxed
+    assert stdout(nb.cells[0]).strip() == str(os.getuid())  # no sandbox, but it ran under limits
+
+
+def test_limits_reject_nonsense():
+    with pytest.raises(ValueError, match="memory_bytes"):
+        Limits(memory_bytes=0)
