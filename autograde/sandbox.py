@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 import warnings
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +36,16 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 from traitlets.config import Config
 
+from .execute import Limits
+
 log = logging.getLogger(__name__)
 
+# Defaults the sandbox applies where Limits leaves a value unset (None).
+DEFAULT_NOTEBOOK_SECONDS = 900.0  # the kernel is killed after this, whatever it is doing
+DEFAULT_MEMORY = 3 << 30  # RLIMIT_DATA and cgroup memory: torch imports and trains in 3 GiB
+DEFAULT_PROCESSES = 256  # pids cgroup (threads count): torch and ipykernel use ~40
+DEFAULT_OUTPUT = 8 << 20  # all outputs of one notebook together; more kills the kernel
+DEFAULT_FILE = 256 << 20  # RLIMIT_FSIZE: the largest file the kernel may write
 NOBODY = 65534  # the kernel's user when we are root: owns nothing on the host
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Output messages that count against the output budget (status, execute_input... pass untouched).
@@ -46,23 +53,6 @@ OUTPUT_TYPES = {"stream", "display_data", "update_display_data", "execute_result
 # Environment variables a kernel may inherit; everything else (tokens, paths to the course) stays out.
 ENV_PREFIXES = ("COURSE_", "NBGRADER_", "OMP_", "MKL_", "LC_", "PYTHONHASHSEED")
 ENV_NAMES = {"PATH", "LANG", "TZ", "MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION"}
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits for one notebook execution (they hold with or without bubblewrap)."""
-
-    cell_seconds: float = 120.0  # nbclient's per-cell timeout; a hidden test rarely needs more
-    notebook_seconds: float = 900.0  # the kernel is killed after this, whatever it is doing
-    memory_bytes: int = 3 << 30  # RLIMIT_DATA and cgroup memory: torch imports and trains in 3 GiB
-    processes: int = 256  # pids cgroup (threads count): torch and ipykernel use ~40
-    output_bytes: int = 8 << 20  # all outputs of the notebook together; more kills the kernel
-    file_bytes: int = 256 << 20  # RLIMIT_FSIZE: the largest file the kernel may write
-
-    def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if not value or value <= 0:
-                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -107,16 +97,16 @@ def _own_cgroup(kind: str) -> Path:
 class Cgroup:
     """One memory + pids cgroup (v1) per kernel: limits the whole process tree and kills it at the end."""
 
-    def __init__(self, name: str, limits: Limits):
+    def __init__(self, name: str, memory_bytes: int, processes: int):
         self.folders = [_own_cgroup("memory") / name, _own_cgroup("pids") / name]
         memory, pids = self.folders
         for folder in self.folders:
             folder.mkdir()
         # No swap here, but memsw must not be below the limit, and set it second: the kernel insists.
-        (memory / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
+        (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
         if (memory / "memory.memsw.limit_in_bytes").exists():
-            (memory / "memory.memsw.limit_in_bytes").write_text(str(limits.memory_bytes))
-        (pids / "pids.max").write_text(str(limits.processes))
+            (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+        (pids / "pids.max").write_text(str(processes))
 
     def __repr__(self) -> str:
         return f"Cgroup({self.folders[0].name!r}, pids={self.pids()})"
@@ -225,7 +215,7 @@ class SandboxKernelClient(AsyncKernelClient):
         self._created_context = True
         context = zmq.asyncio.Context()
         manager = self.parent
-        limit = getattr(manager, "output_bytes", Limits.output_bytes)
+        limit = getattr(manager, "output_bytes", DEFAULT_OUTPUT)
         # A single message far over the output budget is dropped by zmq before it costs us memory.
         context.setsockopt(zmq.MAXMSGSIZE, 4 * limit + (16 << 20))
         return context
@@ -241,23 +231,23 @@ class SandboxKernelClient(AsyncKernelClient):
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside bubblewrap with resource limits."""
 
-    notebook_seconds = Float(Limits.notebook_seconds, help="Kill the kernel after this many seconds.").tag(config=True)
-    memory_bytes = Integer(Limits.memory_bytes, help="RLIMIT_DATA and cgroup memory limit.").tag(config=True)
-    processes = Integer(Limits.processes, help="Most processes+threads (pids cgroup).").tag(config=True)
-    output_bytes = Integer(Limits.output_bytes, help="Most output bytes before the kernel is killed.").tag(config=True)
-    file_bytes = Integer(Limits.file_bytes, help="RLIMIT_FSIZE: largest file the kernel may write.").tag(config=True)
+    notebook_seconds = Float(DEFAULT_NOTEBOOK_SECONDS, help="Kill the kernel after this many seconds.").tag(config=True)
+    memory_bytes = Integer(DEFAULT_MEMORY, help="RLIMIT_DATA and cgroup memory limit.").tag(config=True)
+    processes = Integer(DEFAULT_PROCESSES, help="Most processes+threads (pids cgroup).").tag(config=True)
+    output_bytes = Integer(DEFAULT_OUTPUT, help="Most output bytes before the kernel is killed.").tag(config=True)
+    file_bytes = Integer(DEFAULT_FILE, help="RLIMIT_FSIZE: largest file the kernel may write.").tag(config=True)
     require_sandbox = Bool(False, help="Refuse to start a kernel when bubblewrap is unusable.").tag(config=True)
     read_only_paths = List(Unicode(), help="Extra host paths the kernel may read (the data).").tag(config=True)
     client_class = Unicode("autograde.sandbox.SandboxKernelClient")  # type: ignore[assignment]
     client_factory = SandboxKernelClient  # type: ignore[assignment]
 
     def __init__(self, **kwargs: Any):
+        self.scratch: Path | None = None
         super().__init__(**kwargs)
         self.transport = "ipc"  # TCP on loopback cannot cross into the kernel's network namespace
         self.sandboxed = False
         self.stop_reasons: list[str] = []  # why the kernel was stopped, for the grade report
         self.output_budget = _OutputBudget(self)
-        self.scratch: Path | None = None
         self._connection_dir: Path | None = None
         self._cgroup: Cgroup | None = None
         self._timer: threading.Timer | None = None
@@ -268,9 +258,31 @@ class SandboxKernelManager(AsyncKernelManager):
 
     @property
     def limits(self) -> Limits:
-        """The limits this manager enforces (``cell_seconds`` belongs to nbclient and is not used here)."""
-        return Limits(notebook_seconds=self.notebook_seconds, memory_bytes=self.memory_bytes,
-                      processes=self.processes, output_bytes=self.output_bytes, file_bytes=self.file_bytes)
+        """The limits this manager enforces (the per-cell timeout belongs to nbclient)."""
+        return Limits(notebook_timeout=self.notebook_seconds, memory_bytes=self.memory_bytes,
+                      max_processes=self.processes, output_bytes=self.output_bytes)
+
+    @limits.setter
+    def limits(self, limits: Limits | None) -> None:
+        # autograde.execute hands its Limits over this way; None fields keep the sandbox's defaults.
+        if limits is None:
+            return
+        for trait, field in (("notebook_seconds", "notebook_timeout"), ("memory_bytes", "memory_bytes"),
+                             ("processes", "max_processes"), ("output_bytes", "output_bytes")):
+            value = getattr(limits, field, None)
+            if value is not None:
+                if value <= 0:
+                    raise ValueError(f"Limits.{field} must be positive, got {value!r}")
+                setattr(self, trait, value)
+
+    @property
+    def scratch_dir(self) -> str | None:
+        return str(self.scratch) if self.scratch else None
+
+    @scratch_dir.setter
+    def scratch_dir(self, folder: str | None) -> None:
+        # autograde.execute names the submission's folder; it becomes the kernel's only writable place.
+        self.scratch = Path(folder).resolve() if folder else None
 
     @property
     def kernel_spec(self) -> Any:
@@ -293,7 +305,7 @@ class SandboxKernelManager(AsyncKernelManager):
             message = f"SANDBOX OFF: {why}. Student code runs with your rights; only limits apply."
             warnings.warn(message, RuntimeWarning, stacklevel=2)
             log.warning(message)
-        self.scratch = Path(kw.get("cwd") or tempfile.mkdtemp(prefix="sandbox-scratch-")).resolve()
+        self.scratch = Path(kw.get("cwd") or self.scratch or tempfile.mkdtemp(prefix="sandbox-scratch-")).resolve()
         kw["cwd"] = str(self.scratch)
         self._connection_dir = Path(tempfile.mkdtemp(prefix="sandbox-kernel-"))
         self.connection_file = str(self._connection_dir / "kernel.json")
@@ -303,11 +315,10 @@ class SandboxKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         """The kernel's command behind cgroup join, rlimits, bubblewrap and the drop to nobody."""
         kernel = super().format_kernel_cmd(extra_arguments)
-        limits = self.limits
-        command = ["prlimit", f"--data={limits.memory_bytes}", f"--fsize={limits.file_bytes}", "--core=0"]
+        command = ["prlimit", f"--data={self.memory_bytes}", f"--fsize={self.file_bytes}", "--core=0"]
         if not cgroups_writable():
             # Without a pids cgroup RLIMIT_NPROC is the only fork limit (it counts the whole user).
-            command.append(f"--nproc={limits.processes * 8}")
+            command.append(f"--nproc={self.processes * 8}")
         command.append("--")
         if self.sandboxed:
             command += self._bwrap_args()
@@ -381,7 +392,7 @@ class SandboxKernelManager(AsyncKernelManager):
             for folder in (self.scratch, self._connection_dir):
                 _chown_tree(folder, NOBODY)
         if cgroups_writable():
-            self._cgroup = Cgroup(f"sandbox-{uuid.uuid4().hex[:12]}", self.limits)
+            self._cgroup = Cgroup(f"sandbox-{uuid.uuid4().hex[:12]}", self.memory_bytes, self.processes)
             kernel_cmd = self._cgroup.join_command() + kernel_cmd
         # ipykernel quits at once when its parent is PID 1, which it is inside a PID namespace.
         env = dict(kw.get("env") or os.environ)
@@ -470,12 +481,12 @@ def limits_config(limits: Limits, *, require_sandbox: bool = False, read_only_pa
     """A traitlets Config that sets the sandbox's limits (and nbclient's per-cell timeout)."""
     config = Config(config or {})
     manager = config.SandboxKernelManager
-    manager.notebook_seconds = limits.notebook_seconds
-    manager.memory_bytes = limits.memory_bytes
-    manager.processes = limits.processes
-    manager.output_bytes = limits.output_bytes
-    manager.file_bytes = limits.file_bytes
+    for trait, field in (("notebook_seconds", "notebook_timeout"), ("memory_bytes", "memory_bytes"),
+                         ("processes", "max_processes"), ("output_bytes", "output_bytes")):
+        if getattr(limits, field) is not None:
+            manager[trait] = getattr(limits, field)
     manager.require_sandbox = require_sandbox
     manager.read_only_paths = list(read_only_paths or [])
-    config.NotebookClient.timeout = int(limits.cell_seconds)
+    if limits.cell_timeout is not None:
+        config.NotebookClient.timeout = int(limits.cell_timeout)
     return config

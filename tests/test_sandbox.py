@@ -14,7 +14,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from autograde import sandbox
-from autograde.sandbox import Limits, SandboxKernelManager, SandboxUnavailable, limits_config
+from autograde.execute import Limits
+from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, limits_config
 
 pytestmark = pytest.mark.slow
 needs_bwrap = pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason=sandbox.bwrap_status()[1])
@@ -128,7 +129,7 @@ def test_kernel_sees_only_its_scratch_dir(tmp_path, monkeypatch):
 
 @needs_bwrap
 def test_memory_bomb_is_stopped(tmp_path):
-    limits = Limits(memory_bytes=500 << 20, processes=64)
+    limits = Limits(memory_bytes=500 << 20, max_processes=64)
     cells = [
         "big = bytearray(2 << 30)",  # one allocation over RLIMIT_DATA: MemoryError, the kernel lives
         """
@@ -154,7 +155,7 @@ def test_memory_bomb_is_stopped(tmp_path):
 @needs_bwrap
 @needs_cgroups
 def test_memory_spread_over_processes_hits_the_cgroup(tmp_path):
-    limits = Limits(memory_bytes=400 << 20, processes=64)
+    limits = Limits(memory_bytes=400 << 20, max_processes=64)
     cell = """
         import subprocess, sys
         hog = "import time\\nx = b'y' * (300 << 20)\\ntime.sleep(3)"
@@ -172,7 +173,7 @@ def test_memory_spread_over_processes_hits_the_cgroup(tmp_path):
 @needs_bwrap
 @needs_cgroups
 def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
-    limits = Limits(processes=64)
+    limits = Limits(max_processes=64)
     cell = """
         import os, subprocess, sys, time
         bomb = "import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass"
@@ -190,7 +191,7 @@ def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
 
 @needs_bwrap
 def test_endless_loop_times_out_per_cell(tmp_path):
-    nb, km, error, seen = run_cells(["while True:\n    pass"], tmp_path, Limits(cell_seconds=3))
+    nb, km, error, seen = run_cells(["while True:\n    pass"], tmp_path, Limits(cell_timeout=3))
     assert isinstance(error, CellTimeoutError)
     assert_gone(seen)
 
@@ -199,7 +200,7 @@ def test_endless_loop_times_out_per_cell(tmp_path):
 def test_notebook_time_limit_kills_the_kernel(tmp_path):
     cells = ["import time"] + ["time.sleep(1)"] * 20
     started = time.monotonic()
-    nb, km, error, seen = run_cells(cells, tmp_path, Limits(notebook_seconds=4, cell_seconds=30))
+    nb, km, error, seen = run_cells(cells, tmp_path, Limits(notebook_timeout=4, cell_timeout=30))
     assert isinstance(error, DeadKernelError), error
     assert time.monotonic() - started < 20
     assert any("notebook time limit" in reason for reason in km.stop_reasons)
@@ -228,6 +229,9 @@ def test_missing_bwrap_warns_or_refuses(tmp_path, monkeypatch):
     assert stdout(nb.cells[0]).strip() == str(os.getuid())  # no sandbox, but it ran under limits
 
 
-def test_limits_reject_nonsense():
+def test_limits_reach_the_manager_and_reject_nonsense():
+    km = SandboxKernelManager()
+    km.limits = Limits(memory_bytes=1 << 30, max_processes=None)
+    assert km.memory_bytes == 1 << 30 and km.processes == sandbox.DEFAULT_PROCESSES
     with pytest.raises(ValueError, match="memory_bytes"):
-        Limits(memory_bytes=0)
+        km.limits = Limits(memory_bytes=0)
