@@ -194,7 +194,12 @@ def execute_notebook(
             status, reason = _classify(error, None)
             _mark_not_run([c for c in nb.cells if c.cell_type == "code" and not c.get("outputs")], reason)
     failed = sum(_has_error(c) for c in code_cells)
-    if status == "ok" and failed:
+    timed_out = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                 and any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
+    if status == "ok" and timed_out:
+        status = "timeout"
+        reason = f"cell {timed_out[0]} ran past the cell time limit ({limits.cell_timeout:g} s) and was interrupted"
+    elif status == "ok" and failed:
         reason = f"{failed} cell(s) raised; first: {_first_error(nb.cells)}"
     return ExecutionResult(nbformat.writes(nb), status, reason, time.monotonic() - start, ran, failed)
 

@@ -110,20 +110,30 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
                 raise SystemExit(f"course grade: assignment {assignment!r} is not in the gradebook; "
                                  f"run `course generate {assignment}` first") from None
         converter = make_autograder(coursedir, config, force=force)
-        jobs, graded_students = [], []
-        for student in tqdm(students, desc="prepare", unit="student", disable=not progress, leave=False):
-            prepared = prepare_submission(converter, assignment, student)
-            if prepared is None:
-                summary.skipped.append(student)
-                continue
-            graded_students.append(student)
-            student_jobs, failures = prepared
-            jobs.extend(student_jobs)
-            for failure in failures:
-                record_zero(coursedir.db_url, coursedir.course_id, assignment, student, failure.notebook)
-                summary.records.append(NotebookRecord(student, failure.notebook, "failed", failure.reason, 0.0, 0))
-        results = run_dask(jobs, settings, scheduler) if scheduler else run_local(jobs, settings, workers)
-        with tqdm(total=len(jobs), desc=f"grade {assignment}", unit="nb", disable=not progress) as bar:
+        graded_students: list[str] = []
+        total = sum(len(list((Path(coursedir.format_path(coursedir.submitted_directory, s, assignment))).glob("*.ipynb")))
+                    for s in students)
+        bar = tqdm(total=total, desc=f"grade {assignment}", unit="nb", disable=not progress)
+
+        def jobs():
+            """Prepared jobs, one student at a time (failures to prepare are recorded on the way)."""
+            for student in students:
+                prepared = prepare_submission(converter, assignment, student)
+                if prepared is None:
+                    summary.skipped.append(student)
+                    bar.total -= len(list(Path(converter._format_source(assignment, student)).glob("*.ipynb")))
+                    bar.refresh()
+                    continue
+                graded_students.append(student)
+                student_jobs, failures = prepared
+                for failure in failures:
+                    record_zero(coursedir.db_url, coursedir.course_id, assignment, student, failure.notebook)
+                    summary.records.append(NotebookRecord(student, failure.notebook, "failed", failure.reason, 0.0, 0))
+                    bar.update()
+                yield from student_jobs
+
+        results = run_dask(jobs(), settings, scheduler) if scheduler else run_local(jobs(), settings, workers)
+        with bar:
             for job, result, attempts in results:
                 score_notebook(converter, assignment, job.student, job.notebook, result)
                 summary.records.append(NotebookRecord(job.student, job.notebook, _status(result.status, result.cells_failed),

@@ -48,21 +48,31 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["autograde.execute", "nbgrader.preprocessors", "nbclient"])
-    queue: deque[tuple[Job, int]] = deque((job, 1) for job in jobs)
-    running: dict[Any, tuple[Any, Any, Job, int, float]] = {}  # connection -> (process, connection, job, attempt, start)
+    pending = iter(jobs)  # pulled lazily, so executions start while the parent still prepares the rest
+    retries: deque[tuple[Job, int]] = deque()
+    running: dict[Any, tuple[Any, Job, int, float]] = {}  # connection -> (process, job, attempt, start)
+    exhausted = False
     try:
-        while queue or running:
-            while queue and len(running) < max(1, workers):
-                job, attempt = queue.popleft()
+        while True:
+            while len(running) < max(1, workers):
+                if retries:
+                    job, attempt = retries.popleft()
+                elif not exhausted and (job := next(pending, None)) is not None:
+                    attempt = 1
+                else:
+                    exhausted = True
+                    break
                 receiver, sender = context.Pipe(duplex=False)
                 process = context.Process(target=_child, args=(sender, settings, job), daemon=True,
                                           name=f"autograde-{job.student}-{job.notebook}")
                 process.start()
                 sender.close()  # so the parent sees EOF when the child dies
-                running[receiver] = (process, receiver, job, attempt, time.monotonic())
+                running[receiver] = (process, job, attempt, time.monotonic())
+            if not running:
+                break
             ready = multiprocessing.connection.wait(list(running))
             for receiver in ready:
-                process, _, job, attempt, started = running.pop(receiver)
+                process, job, attempt, started = running.pop(receiver)
                 try:
                     result = receiver.recv()
                 except (EOFError, OSError):
@@ -74,12 +84,12 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
                     continue
                 why = f"worker process died (exit code {process.exitcode})"
                 if attempt < MAX_ATTEMPTS:
-                    queue.append((job, attempt + 1))
+                    retries.append((job, attempt + 1))
                 else:
                     reason = f"{why} on each of {attempt} attempts"
                     yield job, not_run_result(job.notebook_json, "failed", reason, time.monotonic() - started), attempt
     finally:
-        for process, receiver, *_ in running.values():
+        for receiver, (process, *_) in running.items():
             process.kill()
             receiver.close()
 
@@ -94,11 +104,11 @@ def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str) -> 
 
     with Client(scheduler, set_as_default=False) as client:
         futures = {}
-        for job in jobs:
+        for job in jobs:  # each execution starts as soon as its job is submitted
             future = client.submit(settings.run, job, pure=False,
                                    key=f"execute-{job.assignment}-{job.student}-{job.notebook}-{time.time_ns()}")
             futures[future] = job
-        for future in as_completed(futures):
+        for future in as_completed(list(futures), loop=client.loop):
             job = futures[future]
             try:
                 result = future.result()
