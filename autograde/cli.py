@@ -10,6 +10,9 @@ from pathlib import Path
 COMMANDS = {
     "generate": "autograde.generate",
     "grade": "autograde.grade",
+    "feedback": "autograde.feedback",
+    "report": "autograde.report",
+    "demo": "autograde.demo",
     "pdf": "autograde.pdf",
 }
 

@@ -1,0 +1,113 @@
+"""The instructor's whole job in one command (``course demo [--out DIR] [--workers N]``).
+
+Copies the bundled course (this repository's nbgrader_config.py and notebooks/) to DIR, generates the
+student versions, hands in a made-up class (reference solutions, untouched student versions, partly
+right answers, a syntax error, an exception, an endless loop), grades it in parallel, writes feedback
+and the class report, prints one notebook to PDF when ``course pdf`` is available, and says where
+everything is.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import time
+from pathlib import Path
+
+from .classroom import make_class
+from .course_dir import report_dir, source_assignments
+from .execute import Limits
+from .feedback import feedback
+from .generate import generate
+from .grade import grade
+from .report import summary_table, write_report
+
+BUNDLED = Path(__file__).resolve().parents[1]  # the repository: nbgrader_config.py + notebooks/
+DEFAULT_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop"]
+MARKER = ".course-demo"  # marks a folder this command made, so a re-run may replace it
+
+
+def copy_course(out: Path, bundled: Path = BUNDLED) -> Path:
+    """A fresh copy of the bundled course in ``out`` (replacing an earlier demo there, never other files)."""
+    if not (bundled / "nbgrader_config.py").exists() or not (bundled / "notebooks").is_dir():
+        raise SystemExit(f"course demo: no bundled course at {bundled} (nbgrader_config.py and notebooks/); "
+                         "run it from a clone of the repository installed with `pip install -e .[grading]`")
+    if out.exists():
+        if not (out / MARKER).exists() and any(out.iterdir()):
+            raise SystemExit(f"course demo: {out} exists and is not an earlier demo; pick another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    shutil.copy(bundled / "nbgrader_config.py", out / "nbgrader_config.py")
+    shutil.copytree(bundled / "notebooks", out / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    (out / MARKER).write_text("made by `course demo`; safe to delete\n")
+    return out
+
+
+def _print_pdf(course: Path, notebook: Path) -> Path | None:
+    """Print ``notebook`` with ``course pdf`` if that command exists (another module provides it)."""
+    if importlib.util.find_spec("autograde.pdf") is None:
+        print("course pdf is not available in this version; skipping the PDF step")
+        return None
+    from .cli import main
+
+    target = notebook.with_suffix(".pdf")
+    status = main(["--course", str(course), "pdf", str(notebook), "-o", str(target)])
+    return target if status == 0 and target.exists() else None
+
+
+def demo(out: Path, workers: int | None = None, assignments: list[str] | None = None,
+         kinds: list[str] | None = None, cell_timeout: float = 60) -> int:
+    """Run the demo into ``out``; returns 0 when every step worked."""
+    started = time.monotonic()
+    course = copy_course(Path(out).resolve())
+    from .course_dir import course_directory
+
+    available = source_assignments(course_directory(course))
+    if not available:
+        raise SystemExit(f"course demo: the bundled course has no chapters (no notebooks/NN-*/ folders with a "
+                         f"notebook in {BUNDLED / 'notebooks'}); add a chapter first")
+    chosen = assignments or available[:1]
+    missing = [a for a in chosen if a not in available]
+    if missing:
+        raise SystemExit(f"course demo: no chapter {missing}; available: {available}")
+    print(f"[1/6] copied the course to {course}; generating student versions of {', '.join(available)}")
+    generate(course, available)
+    lines = []
+    for assignment in chosen:
+        students = make_class(course, assignment, kinds or DEFAULT_KINDS)
+        print(f"[2/6] {assignment}: handed in {len(students)} submissions: {', '.join(students.values())}")
+        print(f"[3/6] grading {assignment} in parallel")
+        summary = grade(course, assignment, workers=workers, limits=Limits(cell_timeout=cell_timeout), force=True)
+        for record in summary.records:
+            if record.status != "ok":
+                print(f"      {record.student}: {record.status}: {record.reason}")
+        print(f"      {summary.line()}")
+        pages = feedback(course, assignment)
+        print(f"[4/6] wrote {len(pages)} feedback pages into {course / 'feedback'}")
+        csv_path, html_path, grades = write_report(course, assignment)
+        print(f"[5/6] class report:\n{summary_table(grades)}")
+        reference = next(course.glob(f"autograded/*-reference/{assignment}/*.ipynb"), None)
+        pdf = _print_pdf(course, reference) if reference else None
+        print(f"[6/6] PDF of the reference submission: {pdf or 'not made'}")
+        lines += [f"  {assignment}: grades {csv_path}", f"  {assignment}: report {html_path}",
+                  f"  {assignment}: feedback {course / 'feedback'}/<student>/{assignment}/"]
+        if pdf:
+            lines.append(f"  {assignment}: PDF {pdf}")
+    print(f"done in {time.monotonic() - started:.0f} s. Everything is in {course}:")
+    print(f"  student versions {course / 'release'}/, submissions {course / 'submitted'}/, "
+          f"graded notebooks {course / 'autograded'}/, gradebook {course / 'gradebook.db'}")
+    print("\n".join(lines))
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="course-demo", help="folder for the demo course (default: ./course-demo)")
+    parser.add_argument("--workers", type=int, default=None, help="local grading workers (default: CPU count)")
+    parser.add_argument("--assignment", action="append", dest="assignments", metavar="CHAPTER",
+                        help="chapter(s) to hand in and grade (default: the first one)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds per cell while grading (default 60)")
+
+
+def run(args: argparse.Namespace) -> int:
+    return demo(Path(args.out), args.workers, args.assignments, cell_timeout=args.timeout)

@@ -1,0 +1,83 @@
+"""Feedback pages for students (``course feedback ASSIGNMENT``): nbgrader's, minus the hidden tests.
+
+nbgrader's ``generate_feedback`` renders the autograded notebook, hidden tests included, so a
+student learns the hidden tests from the first feedback (nbgrader #917 / #1363). Here the same
+converter runs with one more step, :class:`HideHiddenTests`: a test cell keeps its visible part and
+its score, says where hidden tests ran, and an error shows only its type, not the failing code.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.converters import GenerateFeedback
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+from .course_dir import course_directory, in_course, load_config
+
+HIDDEN_NOTE = "# (hidden tests ran here; their code is not shown)"
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """Drop hidden-test code from graded cells; failures say which error, not where."""
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int) -> tuple[NotebookNode, dict]:
+        if cell.cell_type != "code" or not utils.is_grade(cell) or not self._remove_hidden_test_region(cell):
+            return cell, resources
+        cell.source = (cell.source.rstrip() + "\n" + HIDDEN_NOTE).lstrip("\n")
+        outputs = []
+        for output in cell.outputs:
+            if output.output_type == "error":
+                # A traceback quotes the failing line and an assertion message may name the expected value.
+                message = f"{output.ename}: a test in this cell failed"
+                outputs.append(new_output("error", ename=output.ename, evalue="a test in this cell failed",
+                                          traceback=[message]))
+            elif output.output_type == "stream" and output.name == "stderr":
+                outputs.append(new_output("stream", name="stderr", text="(error output of hidden tests not shown)\n"))
+            else:
+                outputs.append(output)
+        cell.outputs = outputs
+        return cell, resources
+
+    def __repr__(self) -> str:
+        return f"HideHiddenTests(begin={self.begin_test_delimeter!r}, end={self.end_test_delimeter!r})"
+
+
+def feedback(root: Path, assignment: str, student: str | None = None) -> list[Path]:
+    """Write ``feedback/<student>/<assignment>/*.html`` for every autograded student; returns the pages."""
+    root = Path(root).resolve()
+    config = load_config(root)
+    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    config.HTMLExporter.template_name = "feedback"
+    coursedir = course_directory(root, assignment, config)
+    if student:
+        coursedir.student_id = student
+    autograded = Path(coursedir.root) / coursedir.autograded_directory
+    if not any(autograded.glob(f"*/{assignment}/*.ipynb")):
+        raise SystemExit(f"course feedback: nothing autograded for {assignment!r} in {autograded}; "
+                         f"run `course grade {assignment}` first")
+    with in_course(root):
+        converter = GenerateFeedback(coursedir=coursedir, config=config)
+        converter.force = True
+        converter.start()
+    feedback_dir = Path(coursedir.root) / coursedir.feedback_directory
+    return sorted(feedback_dir.glob(f"{student or '*'}/{assignment}/*.html"))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment")
+    parser.add_argument("--student", help="only this student (default: everyone autograded)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .cli import course_root
+
+    root = course_root(args.course)
+    pages = feedback(root, args.assignment, args.student)
+    folders = sorted({p.parent.parent.parent for p in pages})
+    print(f"wrote {len(pages)} feedback page(s) for {args.assignment} into {', '.join(map(str, folders)) or 'nowhere'}")
+    return 0

@@ -1,0 +1,126 @@
+"""The class report (``course report ASSIGNMENT``): grades.csv, an HTML page with figures, a terminal table."""
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; the report runs on servers without a display
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .course_dir import course_directory, load_config, report_dir  # noqa: E402
+from .score import cell_scores  # noqa: E402
+
+
+def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(cells, results): one row per graded cell from the gradebook; one per notebook run from results.json."""
+    root = Path(root).resolve()
+    config = load_config(root)
+    coursedir = course_directory(root, assignment, config)
+    cells = pd.DataFrame(cell_scores(coursedir.db_url, coursedir.course_id, assignment))
+    if cells.empty:
+        raise SystemExit(f"course report: no grades for {assignment!r} in the gradebook; run `course grade {assignment}` first")
+    results_path = report_dir(root, assignment) / "results.json"
+    results = pd.DataFrame(json.loads(results_path.read_text())) if results_path.exists() else pd.DataFrame(
+        columns=["student", "notebook", "status", "reason", "duration", "attempts"])
+    return cells, results
+
+
+def grades_table(cells: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """One row per student: total score, max, percent, every cell's score, grading status, reasons, seconds."""
+    per_cell = cells.pivot_table(index="student", columns="cell", values="score", aggfunc="sum")
+    totals = cells.groupby("student").agg(score=("score", "sum"), max_score=("max_score", "sum"))
+    totals["percent"] = (100 * totals["score"] / totals["max_score"]).round(1)
+    table = totals.join(per_cell)
+    if not results.empty:
+        runs = results.groupby("student").agg(
+            status=("status", lambda s: ",".join(sorted(set(s)))),
+            reason=("reason", lambda s: "; ".join(r for r in s if r)),
+            seconds=("duration", "sum"))
+        table = table.join(runs)
+    return table.reset_index()
+
+
+def _figure_html(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def figures(cells: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
+    """The three figures: score histogram, pass rate per question, grading time per submission."""
+    out = {}
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    best = float(grades["max_score"].max())
+    ax.hist(grades["score"], bins=min(20, max(5, int(best) + 1)), range=(0, best), color="tab:blue", edgecolor="white")
+    ax.set(xlabel=f"score (out of {best:g})", ylabel="students", title="Scores")
+    out["scores"] = fig
+
+    passed = cells.assign(passed=cells["score"] >= cells["max_score"]).groupby("cell")["passed"].mean()
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(passed) + 1.2))
+    ax.barh(passed.index, 100 * passed.values, color="tab:green")
+    ax.set(xlim=(0, 100), xlabel="% of students with full points", title="Pass rate per question")
+    out["questions"] = fig
+
+    if "seconds" in grades:
+        timing = grades.sort_values("seconds")
+        colors = ["tab:gray" if s == "ok" else "tab:orange" if s == "raised" else "tab:red"
+                  for s in timing["status"].fillna("")]
+        fig, ax = plt.subplots(figsize=(6, 0.3 * len(timing) + 1.2))
+        ax.barh(timing["student"], timing["seconds"], color=colors)
+        ax.set(xlabel="seconds (grey: ok, orange: raised, red: timeout/crash/failed)", title="Grading time per submission")
+        out["timing"] = fig
+    return out
+
+
+def write_report(root: Path, assignment: str) -> tuple[Path, Path, pd.DataFrame]:
+    """Write reports/<assignment>/grades.csv and report.html; returns (csv, html, grades)."""
+    cells, results = load_tables(root, assignment)
+    grades = grades_table(cells, results)
+    folder = report_dir(root, assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = folder / "grades.csv", folder / "report.html"
+    grades.to_csv(csv_path, index=False)
+    images = {name: _figure_html(fig) for name, fig in figures(cells, grades).items()}
+    problems = grades[grades.get("status", pd.Series(dtype=str)).fillna("ok") != "ok"] if "status" in grades else grades.iloc[0:0]
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(assignment)}: class report</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} table{{border-collapse:collapse;font-size:90%}}
+td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
+<h1>{html.escape(assignment)}: class report</h1>
+<p>{len(grades)} students; mean {grades['score'].mean():.2f} of {grades['max_score'].max():g} points;
+median {grades['score'].median():.2f}.</p>
+{images['scores']}{images['questions']}{images.get('timing', '')}
+<h2>Submissions that did not run cleanly</h2>
+{problems[['student', 'status', 'reason']].to_html(index=False) if len(problems) else '<p>none</p>'}
+<h2>All grades</h2>{grades.to_html(index=False, na_rep='')}
+</body></html>"""
+    html_path.write_text(page)
+    return csv_path, html_path, grades
+
+
+def summary_table(grades: pd.DataFrame) -> str:
+    """A compact table for the terminal: student, score, percent, status."""
+    columns = [c for c in ("student", "score", "max_score", "percent", "status", "seconds") if c in grades]
+    return grades[columns].to_string(index=False, float_format=lambda v: f"{v:.1f}")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .cli import course_root
+
+    root = course_root(args.course)
+    csv_path, html_path, grades = write_report(root, args.assignment)
+    print(summary_table(grades))
+    print(f"{len(grades)} students, mean {grades['score'].mean():.2f}/{grades['max_score'].max():g}; "
+          f"wrote {csv_path} and {html_path}")
+    return 0
