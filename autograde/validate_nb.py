@@ -1,0 +1,100 @@
+"""Check a submitted notebook against the released one before anything runs (the trusted side).
+
+Unreadable JSON or a foreign nbformat is fatal (the notebook scores 0 with the reason). Locked cells
+that were edited, deleted or duplicated, and points forged in metadata, are put back as the release
+says; each repair becomes a note in the grade report. (nbgrader's OverwriteCells restores sources and
+points of the cells it finds; this step adds the cells it cannot find and says what happened.)
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.utils import compute_checksum, is_grade, is_locked
+
+
+@dataclass
+class Check:
+    """The outcome for one notebook: ``fatal`` (why it scores 0) or a notebook to grade plus notes."""
+
+    notebook: NotebookNode | None
+    fatal: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"Check(fatal={self.fatal!r}, notes={self.notes})"
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def parse(text: str | bytes) -> tuple[NotebookNode | None, str]:
+    """The notebook in ``text`` or (None, a reason a person can act on)."""
+    try:
+        raw = json.loads(text)
+    except ValueError as error:
+        return None, f"the notebook file is not valid JSON ({error}); open it in Jupyter and save it again"
+    if not isinstance(raw, dict) or raw.get("nbformat") != 4 or not isinstance(raw.get("cells"), list):
+        found = raw.get("nbformat") if isinstance(raw, dict) else type(raw).__name__
+        return None, f"not an nbformat 4 notebook (nbformat {found!r}); submit the .ipynb saved by Jupyter"
+    try:
+        return nbformat.reads(json.dumps(raw), as_version=4), ""  # joins multi-line sources as nbformat does
+    except Exception as error:  # noqa: BLE001 - any malformed structure is the same answer for the student
+        return None, f"the notebook's structure is broken ({error})"
+
+
+def check(text: str | bytes, release: NotebookNode) -> Check:
+    """Compare a submission with its released notebook; restore locked cells and points from the release."""
+    nb, why = parse(text)
+    if nb is None:
+        return Check(None, why)
+    notes: list[str] = []
+    reference = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    seen: set[str] = set()
+    cells = []
+    for cell in nb.cells:
+        grade_id = _grade_id(cell)
+        if grade_id in seen and grade_id in reference:
+            notes.append(f"cell '{grade_id}' appeared twice; the copy was dropped")
+            continue
+        if grade_id:
+            seen.add(grade_id)
+        if grade_id in reference:
+            original = reference[grade_id]
+            points = cell.metadata.get("nbgrader", {}).get("points")
+            expected = original.metadata.get("nbgrader", {}).get("points")
+            if points != expected:
+                notes.append(f"points of '{grade_id}' changed to {points!r}; restored to {expected!r}")
+                if expected is None:
+                    cell.metadata.nbgrader.pop("points", None)
+                else:
+                    cell.metadata.nbgrader["points"] = expected
+            if is_locked(original) and compute_checksum(cell) != compute_checksum(original):
+                notes.append(f"locked cell '{grade_id}' was edited; restored from the release")
+                restored = copy.deepcopy(original)
+                if restored.cell_type == "code":
+                    restored.outputs, restored.execution_count = [], None
+                cell = restored
+        cells.append(cell)
+    # Put back locked cells that were deleted, after the reference cell that preceded them.
+    order = [_grade_id(c) for c in release.cells if _grade_id(c)]
+    for position, grade_id in enumerate(order):
+        if grade_id in seen or grade_id not in reference or not is_locked(reference[grade_id]):
+            continue
+        restored = copy.deepcopy(reference[grade_id])
+        if restored.cell_type == "code":
+            restored.outputs, restored.execution_count = [], None
+        before = next((g for g in reversed(order[:position]) if g in seen), None)
+        index = next((i + 1 for i, c in enumerate(cells) if before and _grade_id(c) == before), len(cells) if before else 0)
+        cells.insert(index, restored)
+        seen.add(grade_id)
+        notes.append(f"locked cell '{grade_id}' was missing; restored from the release")
+    missing = [g for g in order if g not in seen and is_grade(reference[g])]
+    if missing:
+        notes.append(f"answer cell(s) {', '.join(missing)} missing: 0 points for them")
+    nb.cells = cells
+    return Check(nb, "", notes)
