@@ -9,11 +9,12 @@ from .data import (CLASS_NAMES, DataNotFoundError, ImageDataset, data_dir, fashi
 from .device import detect_device
 from .history import History
 from .plotting import HistoryPlotter, plot_layer_stats, plot_output_stats, show_images
+from .sweep import grid, sweep
 from .training import fit
 
 __all__ = [
     "CLASS_NAMES", "DataNotFoundError", "History", "HistoryPlotter", "ImageDataset", "NoisyDataset",
     "augment_batch", "data_dir", "detect_device", "epochs", "fashion_mnist", "fashion_mnist_split",
-    "fast_mode", "fit", "linear_data", "plot_layer_stats", "plot_output_stats", "polynomial_data",
-    "polynomial_features", "show_images",
+    "fast_mode", "fit", "grid", "linear_data", "plot_layer_stats", "plot_output_stats", "polynomial_data",
+    "polynomial_features", "show_images", "sweep",
 ]

@@ -294,7 +294,7 @@ def _run_phase(net, phase, source, optimizer, loss_fn, batch_size, order, weight
                 if weight is not None and weight.grad is not None:
                     magnitudes += [weight.grad.abs().sum(), weight.detach().abs().sum()]
                 optimizer.step()
-    steps, n = len(losses), max(sum(sizes), 1)
+    steps = len(losses)
     outputs = torch.cat(outputs).float() if outputs else torch.zeros((0,), device=device)
     targets = torch.cat(targets) if targets else torch.zeros((0,), device=device)
     weights = torch.tensor(sizes, dtype=torch.float32, device=device)
@@ -305,16 +305,26 @@ def _run_phase(net, phase, source, optimizer, loss_fn, batch_size, order, weight
     if magnitudes:
         values.append(torch.stack(magnitudes).reshape(-1, 2).mean(0) / weight.numel())
     numbers = torch.cat([v.reshape(-1) for v in values]).cpu().tolist()  # the one read per phase
+    if keep_outputs and order is not None:  # back to dataset order, so epochs compare sample by sample
+        outputs = torch.empty_like(outputs).index_copy_(0, order.to(outputs.device), outputs)
+    return phase_record(phase, numbers, sum(sizes), steps, stats.keys(phase) if stats is not None else [],
+                        training, bool(magnitudes), outputs if keep_outputs else None)
+
+
+def phase_record(phase: str, numbers: list[float], n: int, steps: int, stat_keys: list[str],
+                 training: bool, magnitudes: bool, outputs: torch.Tensor | None) -> dict:
+    """One phase's history entries from the numbers read off the device, in ``fit``'s key order.
+
+    ``numbers``: loss summed over samples, correct count, the layer statistics, then (when
+    ``magnitudes``) the first layer's mean abs gradient and weight.
+    """
+    n = max(n, 1)
     record = {f"{phase} loss": numbers[0] / n, f"{phase} accuracy": numbers[1] / n}
-    if stats is not None:
-        keys = stats.keys(phase)
-        record.update(zip(keys, numbers[2:2 + len(keys)]))
+    record.update(zip(stat_keys, numbers[2:2 + len(stat_keys)]))
     if training:
         grad, size = (numbers[-2], numbers[-1]) if magnitudes else (float("nan"), float("nan"))
         record["train mean abs grad"], record["train mean abs weight"] = grad, size
     record[f"{phase} steps"] = steps
-    if keep_outputs:
-        if order is not None:  # back to dataset order, so epochs can be compared sample by sample
-            outputs = torch.empty_like(outputs).index_copy_(0, order.to(outputs.device), outputs)
+    if outputs is not None:
         record[f"{phase} outputs"] = outputs.cpu().numpy()
     return record

@@ -1,0 +1,335 @@
+"""Run many experiments and get their histories, ready for ``HistoryPlotter``.
+
+    experiments = grid(optimizer=["sgd", "adam"], lr=[0.1, 0.01, 0.001, 0.0001])
+    histories = sweep(build_net, train, validation, experiments, epochs=150, batch_size=32)
+    for row, (title, history) in enumerate(histories.items()):
+        plotter.add(title, history, row=row // 2, col=row % 2)
+
+An experiment is a dict of settings; whatever it leaves out comes from ``sweep``'s arguments:
+
+    title       the name in the returned dict (default: made from the other settings)
+    optimizer   "sgd", "adam", "adamw", "rmsprop", or a torch.optim class
+    lr          learning rate
+    optimizer_options   more keyword arguments for the optimizer, e.g. {"momentum": 0.9}
+    batch_size  minibatch size
+    epochs      number of epochs
+    width       passed to the network builder: build_net(width)
+    build_net   a different network builder for this experiment
+    augment     NoisyDataset settings, e.g. {"noise_sigma": 0.1, "shift": 1, "flip_horizontal": True}
+    seed        seed of the network's initial weights (default: sweep's seed)
+
+Every experiment gives the same history as this plain ``fit`` (up to float rounding)::
+
+    torch.manual_seed(experiment seed); net = build_net(...)
+    fit(net, NoisyDataset(train, **augment, seed=seed) if augment else train, validation,
+        optimizer, epochs, batch_size, device, seed=seed)
+
+Experiments whose networks have the same shape (Linear layers and activations) and that share
+batch size and epochs see the same batches in the same order, so they train together: their
+weights are stacked, the shared input goes through one wide matrix product, the rest through
+batched products (``torch.bmm``), and each model keeps its own optimizer. In such a group the
+``time`` entry is the whole group's time. Any other experiment runs through ``fit`` on its own.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from .augment import NoisyDataset
+from .device import detect_device
+from .history import History
+from .training import (PHASES, STATS, BatchOrder, TensorBatches, append, as_tensors, batch_stats,
+                       correct_count, cpu_threads, first_weight, fit, fused_step, moments, phase_record)
+
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+              "rmsprop": torch.optim.RMSprop}
+SETTINGS = ("title", "optimizer", "lr", "optimizer_options", "batch_size", "epochs", "width",
+            "build_net", "augment", "seed")
+# Layers that act on every number on its own, so they work unchanged on stacked (models, batch, features).
+ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.SiLU, nn.Softplus, nn.Identity)
+
+
+def grid(**axes: Sequence) -> list[dict]:
+    """Every combination of the given settings, e.g. ``grid(optimizer=["sgd", "adam"], lr=[0.1, 0.01])``."""
+    for name, values in axes.items():
+        if name not in SETTINGS or name == "title":
+            raise ValueError(f"grid got an unknown setting {name!r}; settings are {', '.join(SETTINGS[1:])}")
+        if isinstance(values, (str, dict)) or not isinstance(values, Sequence):
+            raise ValueError(f"grid needs a list of values for {name}, got {values!r}")
+    return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+
+
+def _describe(value) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{key}={item}" for key, item in value.items()) or "none"
+    return getattr(value, "__name__", str(value))
+
+
+@dataclass
+class Experiment:
+    """One experiment's settings, with ``sweep``'s defaults filled in."""
+
+    title: str
+    build_net: Callable
+    optimizer: type
+    lr: float
+    batch_size: int
+    epochs: int
+    seed: int
+    width: int | None = None
+    augment: dict = field(default_factory=dict)
+    optimizer_options: dict = field(default_factory=dict)
+
+    def make_net(self) -> nn.Module:
+        """The network, with initial weights from this experiment's seed (global RNG left as it was)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return self.build_net(self.width) if self.width is not None else self.build_net()
+
+    def make_optimizer(self, parameters) -> torch.optim.Optimizer:
+        return self.optimizer(parameters, lr=self.lr, **self.optimizer_options)
+
+
+def _experiment(settings: dict, defaults: dict) -> Experiment:
+    if not isinstance(settings, dict):
+        raise TypeError(f"each experiment must be a dict of settings, got {settings!r}")
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown experiment setting(s) {sorted(unknown)} in {settings!r}; "
+                         f"settings are {', '.join(SETTINGS)}")
+    values = {**defaults, **settings}
+    optimizer = values["optimizer"]
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; use one of {sorted(OPTIMIZERS)} or a torch.optim class")
+        optimizer = OPTIMIZERS[optimizer.lower()]
+    title = settings.get("title") or ", ".join(f"{key}={_describe(value)}" for key, value in settings.items()) \
+        or "default"
+    augment = dict(values.get("augment") or {})
+    NoisyDataset([], **augment)  # checks the augmentation settings now, with a clear message
+    return Experiment(title=str(title), build_net=values["build_net"], optimizer=optimizer, lr=float(values["lr"]),
+                      batch_size=int(values["batch_size"]), epochs=int(values["epochs"]), seed=int(values["seed"]),
+                      width=values.get("width"), augment=augment,
+                      optimizer_options=dict(values.get("optimizer_options") or {}))
+
+
+def sweep(build_net: Callable, train: Dataset, validation: Dataset, experiments: Sequence[dict],
+          epochs: int = 25, device: str | torch.device = "cpu", *, batch_size: int = 32,
+          optimizer: str | type = "adam", lr: float = 1e-3, seed: int = 0, batched: bool = True,
+          progress: bool = True, layer_stats: bool = True, keep_outputs: bool = True) -> dict[str, History]:
+    """Train one network per experiment; return ``{title: History}`` in the experiments' order.
+
+    See the module docstring for the experiment settings. ``seed`` fixes the batch order, the
+    augmentation draws and (unless an experiment sets its own) the initial weights.
+    ``batched=False`` trains every experiment alone through ``fit``.
+    """
+    device = detect_device(verbose=False) if str(device) == "auto" else torch.device(device)
+    defaults = {"build_net": build_net, "optimizer": optimizer, "lr": lr, "batch_size": batch_size,
+                "epochs": epochs, "seed": seed}
+    planned = [_experiment(settings, defaults) for settings in experiments]
+    titles = [e.title for e in planned]
+    duplicates = sorted({t for t in titles if titles.count(t) > 1})
+    if duplicates:
+        raise ValueError(f"experiment titles must be unique, these repeat: {duplicates}; give each a 'title'")
+    groups: dict = {}
+    for e in planned:
+        net = e.make_net().to(device)
+        key = _group_key(net, e, train) if batched else None
+        groups.setdefault(key if key is not None else id(e), []).append((e, net))
+    histories: dict[str, History] = {}
+    bar = tqdm(total=sum(e.epochs for e in planned), desc="Sweep", unit="epoch", disable=not progress)
+    with bar:
+        for members in groups.values():
+            if len(members) == 1:
+                e, net = members[0]
+                bar.set_postfix_str(e.title)
+                histories[e.title] = fit(net, _training_set(train, e, seed), validation, e.make_optimizer(
+                    net.parameters()), e.epochs, e.batch_size, device, seed=seed, progress=progress,
+                    layer_stats=layer_stats, keep_outputs=keep_outputs)
+                bar.update(e.epochs)
+            else:
+                bar.set_postfix_str(f"{len(members)} models together")
+                found = train_together([net for _, net in members], [e for e, _ in members], train, validation,
+                                       device, seed=seed, layer_stats=layer_stats, keep_outputs=keep_outputs,
+                                       on_epoch=lambda: bar.update(len(members)))
+                histories.update(found)
+    return {title: histories[title] for title in titles}
+
+
+def _training_set(train: Dataset, e: Experiment, seed: int) -> Dataset:
+    return NoisyDataset(train, **e.augment, seed=seed) if e.augment else train
+
+
+def _group_key(net: nn.Module, e: Experiment, train: Dataset):
+    """What experiments must share to train together; None when this one cannot be batched."""
+    if not isinstance(net, nn.Sequential) or as_tensors(train) is None or list(net.buffers()):
+        return None
+    layers = []
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            layers.append(("Linear", layer.in_features, layer.out_features, layer.bias is not None))
+        elif type(layer) in ELEMENTWISE:
+            layers.append(repr(layer))
+        else:
+            return None
+    if not layers or layers[0][0] != "Linear":
+        return None
+    return (tuple(layers), e.batch_size, e.epochs, next(net.parameters()).device)
+
+
+class StackedNets:
+    """Several networks of one shape (Linear layers and activations) run as one batched computation.
+
+    Each network's parameters become views into stacked (models, ...) tensors: autograd works on
+    the stacked ones, each network's own optimizer updates its views, so both stay the same numbers.
+    """
+
+    def __init__(self, nets: list[nn.Sequential]):
+        self.nets, self.layers = nets, list(nets[0])
+        self.stacked: dict[tuple[int, str], torch.Tensor] = {}
+        for i, layer in enumerate(self.layers):
+            for name, _ in layer.named_parameters():
+                stacked = torch.stack([getattr(net[i], name).detach() for net in nets]).requires_grad_()
+                for m, net in enumerate(nets):
+                    setattr(net[i], name, nn.Parameter(stacked.detach()[m]))  # shares the stacked storage
+                self.stacked[(i, name)] = stacked
+        weight = first_weight(nets[0])
+        self.first = next(s for (i, name), s in self.stacked.items() if getattr(nets[0][i], name) is weight)
+
+    def __len__(self) -> int:
+        return len(self.nets)
+
+    def __repr__(self) -> str:
+        return f"StackedNets({len(self)} x {self.nets[0]})"
+
+    def zero_grad(self) -> None:
+        for stacked in self.stacked.values():
+            stacked.grad = None  # backward then hands over its buffer: no zeroing, no accumulating
+
+    def share_grads(self) -> None:
+        """Point every network's parameter gradients at its slice of the stacked gradients."""
+        for (i, name), stacked in self.stacked.items():
+            for m, net in enumerate(self.nets):
+                getattr(net[i], name).grad = stacked.grad[m]
+
+    def forward(self, x: torch.Tensor, stats: list | None = None) -> torch.Tensor:
+        """Outputs (models, batch, classes) for a shared input (batch, features) or one per model."""
+        h = x
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, nn.Linear):
+                weight, bias = self.stacked[(i, "weight")], self.stacked.get((i, "bias"))
+                models, width = weight.shape[:2]
+                if h.dim() == 2:  # the input every model shares: one wide matrix product
+                    flat_bias = bias.reshape(-1) if bias is not None else None
+                    h = F.linear(h, weight.reshape(models * width, -1), flat_bias)  # (B, M * width)
+                    h = h.view(len(h), models, width).transpose(0, 1)  # (M, B, width)
+                elif bias is not None:
+                    h = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))  # (M, B, width)
+                else:
+                    h = torch.bmm(h, weight.transpose(1, 2))
+            else:
+                h = layer(h)
+            if stats is not None:
+                stats[i].append((torch.stack(moments(h, dims=(1, 2))), h[0].numel()))  # (3, M), elements per model
+        return h
+
+
+def train_together(nets: list[nn.Sequential], experiments: list[Experiment], train: Dataset, validation: Dataset,
+                   device: torch.device, *, seed: int, layer_stats: bool = True, keep_outputs: bool = True,
+                   on_epoch: Callable = lambda: None) -> dict[str, History]:
+    """Train networks of one shape on the same batches at once; ``{title: History}`` as ``fit`` gives."""
+    stacked = StackedNets(nets)
+    epochs, batch_size = experiments[0].epochs, experiments[0].batch_size
+    sources = {phase: TensorBatches(*[t.to(device) for t in as_tensors(data)[:2]])
+               for phase, data in (("train", train), ("validation", validation))}
+    augmenters = [_training_set(train, e, seed).augment if e.augment else None for e in experiments]
+    optimizers = _shared_optimizers(nets, experiments)
+    orders = BatchOrder(len(sources["train"]), seed)
+    histories = [History() for _ in nets]
+    work = batch_size * sum(s.numel() for s in stacked.stacked.values())  # multiply-adds per step, roughly
+    start_time = time.perf_counter()
+    with ExitStack() as context:
+        context.enter_context(cpu_threads(device, work))
+        for optimizer in optimizers:
+            context.enter_context(fused_step(optimizer, device))
+        for epoch in range(epochs):
+            order = orders.next()
+            for phase in PHASES:
+                training = phase == "train"
+                records = _run_phase_together(stacked, phase, sources[phase], order if training else None,
+                                              batch_size, augmenters, optimizers, layer_stats, keep_outputs)
+                for history, record in zip(histories, records):
+                    record[f"{phase} steps"] *= epoch + 1
+                    append(history, record)
+            elapsed = time.perf_counter() - start_time
+            for history in histories:
+                append(history, {"epochs": epoch, "time": elapsed})
+            on_epoch()
+    return {e.title: history for e, history in zip(experiments, histories)}
+
+
+def _shared_optimizers(nets: list[nn.Module], experiments: list[Experiment]) -> list[torch.optim.Optimizer]:
+    """One optimizer per distinct optimizer setting, over the parameters of all models that use it.
+
+    Optimizers work number by number, so one Adam over four models computes what four Adams
+    would, in one call instead of four.
+    """
+    by_setting: dict = {}
+    for net, e in zip(nets, experiments):
+        setting = (e.optimizer, e.lr, tuple(sorted(e.optimizer_options.items())))
+        by_setting.setdefault(setting, (e, []))[1].extend(net.parameters())
+    return [e.make_optimizer(parameters) for e, parameters in by_setting.values()]
+
+
+def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches, order, batch_size: int,
+                        augmenters: list, optimizers: list, layer_stats: bool, keep_outputs: bool) -> list[dict]:
+    """One pass of all models over one phase's data; one history record per model."""
+    training = order is not None
+    augmenting = training and any(augmenters)
+    models, device = len(stacked), source.x.device
+    losses, sizes, outputs, targets, magnitudes = [], [], [], [], []
+    stats = [[] for _ in stacked.layers] if layer_stats else None
+    with torch.set_grad_enabled(training):
+        for x, y in source.batches(order, batch_size):
+            if augmenting:  # each model its own draws, from its own generator, as fit would make them
+                x = torch.stack([augment(x) if augment else x for augment in augmenters])  # (M, B, pixels)
+            output = stacked.forward(x, stats)  # (M, B, classes)
+            # (B, classes, M) against (B, M): every model's per-sample losses in one call
+            loss = F.cross_entropy(output.permute(1, 2, 0), y[:, None].expand(-1, models), reduction="none").mean(0)
+            losses.append(loss.detach())
+            sizes.append(len(y))
+            outputs.append(output.detach())
+            targets.append(y)
+            if training:
+                stacked.zero_grad()
+                loss.sum().backward()  # model m's loss reaches only model m's slice of the weights
+                stacked.share_grads()
+                weight = stacked.first
+                magnitudes.append(torch.stack([weight.grad.abs().sum((1, 2)), weight.detach().abs().sum((1, 2))]))
+                for optimizer in optimizers:
+                    optimizer.step()
+    weights = torch.tensor(sizes, dtype=torch.float32, device=device)
+    outputs, targets = torch.cat(outputs, dim=1).float(), torch.cat(targets)  # (M, n, classes), (n,)
+    rows = [torch.stack(losses).T @ weights, correct_count(outputs.transpose(0, 1), targets[:, None])]  # (M,) each
+    if stats is not None:
+        for calls in stats:
+            sums, counts = zip(*calls)
+            rows.extend(batch_stats(torch.stack(sums), torch.tensor(counts)).mean(0))  # 3 rows of (M,)
+    if magnitudes:
+        rows.extend(torch.stack(magnitudes).mean(0) / stacked.first[0].numel())  # 2 rows of (M,)
+    numbers = torch.stack(rows, dim=1).cpu().tolist()  # (M, values): the one read per phase
+    if keep_outputs and training:
+        outputs = torch.empty_like(outputs).index_copy_(1, order.to(device), outputs)
+    stat_keys = [f"{phase} {i}: {type(layer).__name__} output {stat}"
+                 for i, layer in enumerate(stacked.layers) for stat in STATS] if layer_stats else []
+    return [phase_record(phase, numbers[m], sum(sizes), len(losses), stat_keys, training, bool(magnitudes),
+                         outputs[m] if keep_outputs else None) for m in range(models)]
