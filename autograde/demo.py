@@ -57,16 +57,16 @@ def _print_pdf(course: Path, notebook: Path) -> Path | None:
 
 
 def demo(out: Path, workers: int | None = None, assignments: list[str] | None = None,
-         kinds: list[str] | None = None, cell_timeout: float = 60) -> int:
-    """Run the demo into ``out``; returns 0 when every step worked."""
+         kinds: list[str] | None = None, cell_timeout: float = 30, bundled: Path = BUNDLED) -> int:
+    """Run the demo into ``out`` from the ``bundled`` course; returns 0 when every step worked."""
     started = time.monotonic()
-    course = copy_course(Path(out).resolve())
+    course = copy_course(Path(out).resolve(), bundled)
     from .course_dir import course_directory
 
     available = source_assignments(course_directory(course))
     if not available:
         raise SystemExit(f"course demo: the bundled course has no chapters (no notebooks/NN-*/ folders with a "
-                         f"notebook in {BUNDLED / 'notebooks'}); add a chapter first")
+                         f"notebook in {bundled / 'notebooks'}); add a chapter first")
     chosen = assignments or available[:1]
     missing = [a for a in chosen if a not in available]
     if missing:
@@ -106,7 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="local grading workers (default: CPU count)")
     parser.add_argument("--assignment", action="append", dest="assignments", metavar="CHAPTER",
                         help="chapter(s) to hand in and grade (default: the first one)")
-    parser.add_argument("--timeout", type=float, default=60, help="seconds per cell while grading (default 60)")
+    parser.add_argument("--timeout", type=float, default=30, help="seconds per cell while grading (default 30)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,6 +37,8 @@ def grades_table(cells: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     per_cell = cells.pivot_table(index="student", columns="cell", values="score", aggfunc="sum")
     totals = cells.groupby("student").agg(score=("score", "sum"), max_score=("max_score", "sum"))
     totals["percent"] = (100 * totals["score"] / totals["max_score"]).round(1)
+    # Written answers count 0 until a person grades them in the formgrader; say how many wait.
+    totals["to_grade_by_hand"] = cells.groupby("student")["needs_manual_grade"].sum().astype(int)
     table = totals.join(per_cell)
     if not results.empty:
         runs = results.groupby("student").agg(
@@ -95,7 +97,8 @@ def write_report(root: Path, assignment: str) -> tuple[Path, Path, pd.DataFrame]
 td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
 <h1>{html.escape(assignment)}: class report</h1>
 <p>{len(grades)} students; mean {grades['score'].mean():.2f} of {grades['max_score'].max():g} points;
-median {grades['score'].median():.2f}.</p>
+median {grades['score'].median():.2f}. {int(grades['to_grade_by_hand'].sum())} answer(s) wait for grading by hand
+(nbgrader formgrader) and count 0 until then.</p>
 {images['scores']}{images['questions']}{images.get('timing', '')}
 <h2>Submissions that did not run cleanly</h2>
 {problems[['student', 'status', 'reason']].to_html(index=False) if len(problems) else '<p>none</p>'}

@@ -1,0 +1,82 @@
+"""course feedback hides hidden tests (nbgrader's own feedback shows them); course report; course demo."""
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from autograde.cli import main
+from autograde.demo import demo
+from grading_course import ASSIGNMENT, HERE, add_class, make_course, nbgrader
+
+pytestmark = pytest.mark.slow
+HIDDEN_MESSAGE = "square of a negative number"  # text that appears only inside a hidden test
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("feedback") / "course")
+    add_class(course, ["reference", "exception", "untouched"])
+    assert main(["--course", str(course), "grade", ASSIGNMENT, "--workers", "2"]) == 0
+    return course
+
+
+def test_feedback_shows_failures_but_not_hidden_tests(graded_course):
+    page = graded_course / "feedback" / "student-02-exception" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    nbgrader(graded_course, "generate_feedback", ASSIGNMENT, "--force")
+    assert HIDDEN_MESSAGE in page.read_text()  # plain nbgrader gives the hidden test away (its #917)
+
+    assert main(["--course", str(graded_course), "feedback", ASSIGNMENT]) == 0
+    ours = page.read_text()
+    assert HIDDEN_MESSAGE not in ours
+    assert "hidden tests ran here" in ours and "a test in this cell failed" in ours
+    assert "Score: 4.0" in ours or "4.0 / 6.0" in ours  # the scores are still shown
+    assert len(list((graded_course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))) == 3
+
+
+def test_report_writes_csv_html_and_terminal_table(graded_course, capsys):
+    assert main(["--course", str(graded_course), "report", ASSIGNMENT]) == 0
+    out = capsys.readouterr().out
+    assert "student-01-reference" in out and "mean 3.33/6" in out
+    grades = pd.read_csv(graded_course / "reports" / ASSIGNMENT / "grades.csv").set_index("student")
+    assert grades.loc["student-01-reference", "score"] == 6
+    assert grades.loc["student-03-untouched", "score"] == 0
+    assert grades.loc["student-02-exception", "status"] == "raised"
+    assert grades.loc["student-02-exception", "test_square"] == 0
+    html = (graded_course / "reports" / ASSIGNMENT / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3
+    assert "RuntimeError" in html  # the reason of the failed submission is listed
+
+
+def _bundled(tmp_path, with_chapter: bool):
+    bundled = tmp_path / "bundled"
+    (bundled / "notebooks").mkdir(parents=True)
+    config = (HERE / "assignments" / "nbgrader_config.py").read_text().replace('"source"', '"notebooks"')
+    (bundled / "nbgrader_config.py").write_text(config)
+    if with_chapter:
+        shutil.copytree(HERE / "assignments" / ASSIGNMENT, bundled / "notebooks" / ASSIGNMENT)
+    return bundled
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert demo(out, workers=2, cell_timeout=4, bundled=_bundled(tmp_path, True)) == 0
+    text = capsys.readouterr().out
+    assert f"Everything is in {out}" in text
+    assert (out / "reports" / ASSIGNMENT / "grades.csv").exists()
+    assert (out / "reports" / ASSIGNMENT / "report.html").exists()
+    assert len(list(out.glob(f"feedback/*/{ASSIGNMENT}/*.html"))) == 6
+    grades = pd.read_csv(out / "reports" / ASSIGNMENT / "grades.csv").set_index("student")
+    assert grades.loc["student-01-reference", "score"] == 6
+    assert grades.loc["student-06-endless-loop", "status"] == "timeout"
+    # A second run replaces its own earlier demo but never a folder it did not make.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep me")
+    with pytest.raises(SystemExit, match="not an earlier demo"):
+        demo(tmp_path / "mine", bundled=_bundled(tmp_path / "x", True))
+
+
+def test_demo_without_chapters_fails_clearly(tmp_path):
+    with pytest.raises(SystemExit, match="no chapters"):
+        demo(tmp_path / "demo", bundled=_bundled(tmp_path, False))
