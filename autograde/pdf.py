@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 from nbconvert.exporters import WebPDFExporter
-from traitlets import Unicode
+from traitlets import Int, Unicode
 
 log = logging.getLogger(__name__)
 _quiet_nbconvert = log.getChild("nbconvert")
@@ -77,7 +77,11 @@ WAIT_FOR_PAGE = """async (limitMs) => {
 }"""
 
 
-class BrowserNotFoundError(RuntimeError):
+class PDFError(RuntimeError):
+    """Printing cannot start: something to install or to point at is missing (the message says what)."""
+
+
+class BrowserNotFoundError(PDFError):
     """No Chromium (or Chrome) to print with."""
 
 
@@ -105,8 +109,8 @@ def mathjax_dir() -> Path:
     try:
         import jupyter_server_mathjax
     except ImportError as error:
-        raise RuntimeError("course pdf needs the jupyter-server-mathjax package for offline formulas; "
-                           "pip install jupyter-server-mathjax") from error
+        raise PDFError("course pdf needs the jupyter-server-mathjax package for offline formulas; "
+                           "pip install 'course-dl[pdf]'") from error
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 
 
@@ -189,7 +193,11 @@ def html_to_pdf(html: str, folder: str | os.PathLike = ".", browser: str | os.Pa
 
 
 def _print(page_html: str, folder: Path, executable: Path, timeout_ms: int) -> bytes:
-    from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    try:
+        from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    except ImportError as error:
+        raise PDFError("course pdf needs Playwright's Python package (it drives Chromium); "
+                           "pip install 'course-dl[pdf]'") from error
 
     blocked: list[str] = []
     roots = {MATHJAX_PREFIX: mathjax_dir(), "/": folder}
@@ -224,6 +232,7 @@ class ChromiumPDFExporter(WebPDFExporter):
     """nbconvert's WebPDF exporter, printing with a given Chromium offline instead of downloading one."""
 
     browser = Unicode("", help="Path of the Chromium/Chrome binary; empty: $COURSE_CHROMIUM or PATH").tag(config=True)
+    ready_timeout = Int(60_000, help="Milliseconds to wait for MathJax and images before printing anyway").tag(config=True)
 
     def from_notebook_node(self, nb, resources=None, **kw):
         """Widgets as static HTML, then nbconvert's HTML, printed by Chromium."""
@@ -233,7 +242,7 @@ class ChromiumPDFExporter(WebPDFExporter):
 
     def run_playwright(self, html):
         """Print ``html`` with the system Chromium (replaces nbconvert's launcher, which cannot be given one)."""
-        return html_to_pdf(html, self._folder, self.browser or None, timeout_ms=max(self.page_render_timeout, 60_000))
+        return html_to_pdf(html, self._folder, self.browser or None, timeout_ms=self.ready_timeout)
 
     def __repr__(self) -> str:
         return f"ChromiumPDFExporter(browser={self.browser or 'found at print time'!r})"
@@ -301,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         out = notebook_to_pdf(args.notebook, args.output, execute=args.execute, browser=args.browser,
                               timeout=args.timeout)
-    except (BrowserNotFoundError, FileNotFoundError, ValueError) as error:
+    except (PDFError, FileNotFoundError, ValueError) as error:
         print(f"course pdf: {error}", file=sys.stderr)
         return 2
     print(f"course pdf: wrote {out} ({out.stat().st_size // 1024} KiB)")
