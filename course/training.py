@@ -29,8 +29,9 @@ PHASES = ("train", "validation")
 STATS = ("mean", "abs mean", "std")
 # Below this many multiply-adds per step a second CPU thread costs more than it gains: the
 # matrices are too small to split, and on a shared machine (a JupyterHub, CI, our 2-core box)
-# an OpenMP thread that waits for a busy core stalls every op (measured here: 20x slower).
-SMALL_STEP = 50_000_000
+# an OpenMP thread that waits for a busy core stalls every op (measured here: 14-20x slower,
+# for one network and for 16 stacked ones alike). Only multi-GFLOP steps get all threads.
+SMALL_STEP = 2_000_000_000
 
 
 @contextmanager
