@@ -9,6 +9,7 @@ from pathlib import Path
 # Subcommand name -> module that implements it (``add_arguments(parser)``, ``run(args) -> int``).
 COMMANDS = {
     "generate": "autograde.generate",
+    "check": "autograde.check",
     "grade": "autograde.grade",
     "feedback": "autograde.feedback",
     "report": "autograde.report",

@@ -1,0 +1,103 @@
+"""The results of ``course check`` as tables: one row per notebook, one per task, on the terminal and in HTML."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+
+def _mutation_counts(results) -> tuple[int, int, int]:
+    """(killed, documented equivalent, total)."""
+    killed = sum(r.status == "killed" for r in results)
+    equivalent = sum(r.status == "equivalent" for r in results)
+    return killed, equivalent, len(results)
+
+
+def _score(results) -> str:
+    killed, equivalent, total = _mutation_counts(results)
+    return f"{100 * (killed + equivalent) / total:.0f}%" if total else "-"
+
+
+def summary_frame(checks) -> pd.DataFrame:
+    """One row per notebook: the verdict and each part of the check."""
+    rows = []
+    for c in checks:
+        killed, equivalent, total = _mutation_counts(c.mutants)
+        rows.append({
+            "assignment": c.assignment if c.notebook == c.assignment else f"{c.assignment}/{c.notebook}",
+            "verdict": "ok" if c.ok else "FAIL",
+            "solution": "-" if c.solution_score is None else f"{c.solution_score:g}/{c.max_score:g}",
+            "student": "-" if c.student_score is None else f"{c.student_score:g}",
+            "mutants killed": f"{killed}/{total}" + (f" (+{equivalent} eq.)" if equivalent else ""),
+            "mutation score": _score(c.mutants),
+            "time (s)": "-" if c.seconds is None else f"{c.seconds:.0f}",
+            "problems": len(c.problems),
+        })
+    return pd.DataFrame(rows)
+
+
+def task_frame(checks) -> pd.DataFrame:
+    """One row per task: mutants tried, killed, documented equivalent, surviving, and the mutation score."""
+    rows = []
+    for c in checks:
+        for task in c.task_ids:
+            results = [r for r in c.mutants if r.task == task]
+            killed, equivalent, total = _mutation_counts(results)
+            rows.append({"assignment": c.assignment, "task": task, "mutants": total, "killed": killed,
+                         "equivalent": equivalent, "survived": total - killed - equivalent, "score": _score(results)})
+    return pd.DataFrame(rows, columns=["assignment", "task", "mutants", "killed", "equivalent", "survived", "score"])
+
+
+def print_report(checks, seconds: float, html_path: Path | None = None) -> bool:
+    """Print the tables and every problem; returns True when something failed."""
+    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
+        print(summary_frame(checks).to_string(index=False))
+        tasks = task_frame(checks)
+        if len(tasks):
+            print()
+            print(tasks.to_string(index=False))
+    failed = [c for c in checks if not c.ok]
+    for c in checks:
+        for problem in c.problems:
+            print(f"FAIL {c.assignment}/{c.notebook}: {problem}")
+        for warning in c.warnings:
+            print(f"warning {c.assignment}/{c.notebook}: {warning}")
+    where = f"; report: {html_path}" if html_path else ""
+    print(f"checked {len(checks)} notebook(s) in {seconds:.0f} s: {len(checks) - len(failed)} ok, "
+          f"{len(failed)} failed{where}")
+    return bool(failed)
+
+
+def write_html(checks, path: Path, settings=None) -> Path:
+    """The report as one self-contained HTML page: tables, problems, surviving mutants with their diffs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>course check</title><style>",
+             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+             "padding:.2em .6em}pre{background:#f6f6f6;padding:.4em}.FAIL{color:#b00}.ok{color:#070}</style>",
+             "</head><body><h1>course check</h1>"]
+    if settings is not None:
+        parts.append(f"<p>{html.escape(repr(settings))}</p>")
+    parts.append(summary_frame(checks).to_html(index=False, escape=True))
+    parts.append("<h2>Mutation score per task</h2>" + task_frame(checks).to_html(index=False, escape=True))
+    for c in checks:
+        verdict = "ok" if c.ok else "FAIL"
+        parts.append(f"<h2 class='{verdict}'>{html.escape(c.assignment)}/{html.escape(c.notebook)}: {verdict}</h2>")
+        if c.problems:
+            parts.append("<ul>" + "".join(f"<li><pre>{html.escape(p)}</pre></li>" for p in c.problems) + "</ul>")
+        if c.warnings:
+            parts.append("<p>Warnings:</p><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in c.warnings) + "</ul>")
+        shown = [r for r in c.mutants if r.status != "killed"]
+        if shown:
+            parts.append("<table><tr><th>task</th><th>mutant</th><th>status</th><th>change</th><th>diff</th></tr>")
+            for r in shown:
+                parts.append(f"<tr><td>{html.escape(r.task)}</td><td>{r.mutant.id}</td><td>{html.escape(r.status)}"
+                             f"</td><td>{html.escape(r.mutant.description)}</td>"
+                             f"<td><pre>{html.escape(r.mutant.diff)}</pre></td></tr>")
+            parts.append("</table>")
+    parts.append("<p>A surviving mutant is a change to the solution that no test notices. Add a test that it fails, "
+                 "or, if it behaves exactly like the solution, document it in the answer cell inside the solution "
+                 "block: <code># equivalent-mutant: &lt;id&gt; &lt;why&gt;</code>.</p></body></html>")
+    path.write_text("\n".join(parts))
+    return path
