@@ -91,6 +91,7 @@ def _client_class():
 
         def create_kernel_manager(self):
             km = super().create_kernel_manager()
+            self.last_manager = km  # a sandbox reports which limit stopped the kernel (resource_notes)
             for name in ("limits", "scratch_dir"):
                 if hasattr(km, name):
                     setattr(km, name, getattr(self, name))
@@ -151,6 +152,7 @@ def execute_notebook(
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     status, reason, ran = "ok", "", 0
     deadline = start + limits.notebook_timeout if limits.notebook_timeout else math.inf
+    client = None
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         try:
             _write_files(Path(scratch), files or {})
@@ -201,6 +203,9 @@ def execute_notebook(
         reason = f"cell {timed_out[0]} ran past the cell time limit ({limits.cell_timeout:g} s) and was interrupted"
     elif status == "ok" and failed:
         reason = f"{failed} cell(s) raised; first: {_first_error(nb.cells)}"
+    notes = getattr(getattr(client, "last_manager", None), "resource_notes", list)()
+    if notes:  # e.g. "memory limit reached": says why the kernel died
+        reason = "; ".join(filter(None, [reason, *notes]))
     return ExecutionResult(nbformat.writes(nb), status, reason, time.monotonic() - start, ran, failed)
 
 

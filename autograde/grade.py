@@ -18,7 +18,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
 from .course_dir import course_directory, in_course, load_config, report_dir, submitted_students
-from .execute import Limits
+from . import sandbox, tamper
+from .execute import Limits, _first_error, _has_error
 from .pool import ExecuteSettings, run_dask, run_local
 from .prepare import make_autograder, prepare_submission
 from .score import cell_scores, record_zero, score_notebook
@@ -82,7 +83,7 @@ def _save(root: Path, assignment: str, records: list[NotebookRecord]) -> Path:
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,
           limits: Limits | None = None, force: bool = False, kernel_manager_class: str | None = None,
-          progress: bool = True) -> GradeSummary:
+          progress: bool = True, require_sandbox: bool = False) -> GradeSummary:
     """Autograde every submission of ``assignment`` in course ``root``; see the module docstring."""
     root = Path(root).resolve()
     config = load_config(root)
@@ -97,7 +98,8 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     # A sandbox named in the config (c.Execute.kernel_manager_class) applies here as in `nbgrader autograde`.
     configured_manager = execute_options.pop("kernel_manager_class", None)
     settings = ExecuteSettings(limits=limits, execute_options=execute_options,
-                               kernel_manager_class=kernel_manager_class or configured_manager,
+                               kernel_manager_class=kernel_manager_class or configured_manager
+                               or _sandbox_manager(require_sandbox),
                                env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
     workers = workers or os.cpu_count() or 1
     summary = GradeSummary(assignment, workers=scheduler or f"{workers} local worker(s)")
@@ -111,6 +113,7 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
                                  f"run `course generate {assignment}` first") from None
         converter = make_autograder(coursedir, config, force=force)
         graded_students: list[str] = []
+        seals: dict[tuple[str, str], tamper.Seal] = {}
         total = sum(len(list((Path(coursedir.format_path(coursedir.submitted_directory, s, assignment))).glob("*.ipynb")))
                     for s in students)
         bar = tqdm(total=total, desc=f"grade {assignment}", unit="nb", disable=not progress)
@@ -130,14 +133,18 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
                     record_zero(coursedir.db_url, coursedir.course_id, assignment, student, failure.notebook)
                     summary.records.append(NotebookRecord(student, failure.notebook, "failed", failure.reason, 0.0, 0))
                     bar.update()
-                yield from student_jobs
+                for job in student_jobs:
+                    seals[job.key] = _seal(job)  # checkpoint cells whose answers only this process knows
+                    yield job
 
         results = run_dask(jobs(), settings, scheduler) if scheduler else run_local(jobs(), settings, workers)
         with bar:
             for job, result, attempts in results:
+                _unseal(result, seals.pop(job.key, None))
                 score_notebook(converter, assignment, job.student, job.notebook, result)
+                reason = "; ".join(filter(None, [result.reason, *job.notes]))
                 summary.records.append(NotebookRecord(job.student, job.notebook, _status(result.status, result.cells_failed),
-                                                      result.reason, round(result.duration, 3), attempts, result.host))
+                                                      reason, round(result.duration, 3), attempts, result.host))
                 bar.update()
         for student in graded_students:
             converter.set_permissions(assignment, student)
@@ -154,6 +161,41 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     return summary
 
 
+def _sandbox_manager(required: bool) -> str:
+    """The sandboxed kernel manager; refuses (required) or warns loudly when bubblewrap is unusable."""
+    path, why = sandbox.bwrap_status()
+    if path is None and required:
+        raise SystemExit(f"course grade: --require-sandbox, but {why}")
+    if path is None:
+        print(f"course grade: WARNING: SANDBOX OFF: {why}. Submissions run with your rights, under limits only.")
+    return "autograde.sandbox.StrictSandboxKernelManager" if required else "autograde.sandbox.SandboxKernelManager"
+
+
+def _seal(job) -> tamper.Seal:
+    """Add tamper checkpoints to ``job``'s notebook (in place) and return what they must show."""
+    import nbformat
+
+    nb = nbformat.reads(job.notebook_json, as_version=4)
+    seal = tamper.seal(nb)
+    job.notebook_json = nbformat.writes(nb)
+    return seal
+
+
+def _unseal(result, seal: tamper.Seal | None) -> None:
+    """Verify and remove the checkpoints; tampering zeroes the tests and becomes the status and reason."""
+    if seal is None:
+        return
+    import nbformat
+
+    result.notebook, reasons = tamper.check(result.notebook, seal)
+    cells = nbformat.reads(result.notebook, as_version=4).cells
+    result.cells_failed = sum(_has_error(c) for c in cells)
+    if reasons:
+        result.status, result.reason = "tampered", "tampering detected: " + "; ".join(reasons)
+    elif result.status == "ok":  # our checkpoints fail on purpose; report the student's cells only
+        result.reason = f"{result.cells_failed} cell(s) raised; first: {_first_error(cells)}" if result.cells_failed else ""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("assignment", help="assignment name (a folder under submitted/<student>/)")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
@@ -163,6 +205,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notebook-timeout", type=float, default=900, metavar="S", help="seconds per notebook")
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (e.g. a sandbox)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded before")
+    parser.add_argument("--memory-mb", type=int, default=None, metavar="MB",
+                        help="memory per kernel (default: the sandbox's 3 GiB)")
+    parser.add_argument("--max-processes", type=int, default=None, metavar="N",
+                        help="processes+threads per kernel (default: the sandbox's 256)")
+    parser.add_argument("--output-mb", type=float, default=None, metavar="MB",
+                        help="output per notebook before its kernel is stopped (default: the sandbox's 8 MiB)")
+    parser.add_argument("--require-sandbox", action="store_true",
+                        help="refuse to grade when bubblewrap is missing (default: warn, limits only)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,8 +224,12 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise SystemExit(f"course grade: --workers must be at least 1, got {args.workers}")
     summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler,
-                    limits=Limits(cell_timeout=cell_timeout, notebook_timeout=args.notebook_timeout),
-                    force=args.force, kernel_manager_class=args.kernel_manager)
+                    limits=Limits(cell_timeout=cell_timeout, notebook_timeout=args.notebook_timeout,
+                                  memory_bytes=args.memory_mb << 20 if args.memory_mb else None,
+                                  max_processes=args.max_processes,
+                                  output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb else None),
+                    force=args.force, kernel_manager_class=args.kernel_manager,
+                    require_sandbox=args.require_sandbox)
     for record in summary.records:
         if record.status != "ok":
             print(f"  {record.student}/{record.notebook}: {record.status}: {record.reason}")

@@ -19,6 +19,8 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
+from . import validate_nb
+
 
 @dataclass
 class Job:
@@ -29,6 +31,7 @@ class Job:
     notebook: str  # notebook id (file name without .ipynb)
     notebook_json: str
     files: dict[str, bytes] = field(default_factory=dict)  # the submission's other files, by relative path
+    notes: list[str] = field(default_factory=list)  # repairs made before execution (autograde.validate_nb)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -86,7 +89,21 @@ def prepare_submission(converter: Autograde, assignment: str, student: str) -> t
     for filename in converter.notebooks:
         notebook_id = Path(filename).stem
         try:
-            notebook = nbformat.read(filename, as_version=nbformat.NO_CONVERT)
+            # Refuse unreadable notebooks with a reason; put back locked cells and points from the release.
+            release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".", assignment))
+            release_file = release / f"{notebook_id}.ipynb"
+            source_file = Path(converter.coursedir.format_path(converter.coursedir.source_directory, ".", assignment),
+                               f"{notebook_id}.ipynb")
+            if release_file.exists():
+                instructor = nbformat.read(source_file, as_version=4) if source_file.exists() else None
+                checked = validate_nb.check(Path(filename).read_bytes(), nbformat.read(release_file, as_version=4),
+                                            instructor)
+                if checked.notebook is None:
+                    failures.append(Failure(student, assignment, notebook_id, f"could not prepare the notebook: {checked.fatal}"))
+                    continue
+                notebook, notes = checked.notebook, checked.notes
+            else:
+                notebook, notes = nbformat.read(filename, as_version=nbformat.NO_CONVERT), []
             if notebook.get("nbformat", 0) < 4:
                 notebook = nbformat.convert(notebook, 4)
             resources = converter.init_single_notebook_resources(filename)
@@ -96,7 +113,7 @@ def prepare_submission(converter: Autograde, assignment: str, student: str) -> t
         except Exception as error:  # noqa: BLE001 - one bad notebook must not stop the class
             failures.append(Failure(student, assignment, notebook_id, _describe(error)))
             continue
-        jobs.append(Job(student, assignment, notebook_id, output, files))
+        jobs.append(Job(student, assignment, notebook_id, output, files, notes))
     return jobs, failures
 
 

@@ -398,6 +398,7 @@ class SandboxKernelManager(AsyncKernelManager):
         env = dict(kw.get("env") or os.environ)
         env.pop("JPY_PARENT_PID", None)
         kw["env"] = env
+        kw.setdefault("stdout", subprocess.DEVNULL)  # without a parent ipykernel prints a connection banner
         await super()._async_launch_kernel(kernel_cmd, **kw)
         self._timer = threading.Timer(
             self.notebook_seconds, self.stop_for, (f"notebook time limit of {self.notebook_seconds:g} s reached",))
@@ -456,6 +457,12 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._cgroup is not None:
             notes += [n for n in self._cgroup.events() if n not in notes]
         return notes
+
+
+class StrictSandboxKernelManager(SandboxKernelManager):
+    """The sandboxed kernel manager that refuses to start without bubblewrap (``--require-sandbox``)."""
+
+    require_sandbox = Bool(True, help="Refuse to start a kernel when bubblewrap is unusable.").tag(config=True)
 
 
 def _find_package(name: str) -> Path | None:

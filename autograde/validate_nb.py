@@ -47,13 +47,18 @@ def parse(text: str | bytes) -> tuple[NotebookNode | None, str]:
         return None, f"the notebook's structure is broken ({error})"
 
 
-def check(text: str | bytes, release: NotebookNode) -> Check:
-    """Compare a submission with its released notebook; restore locked cells and points from the release."""
+def check(text: str | bytes, release: NotebookNode, source: NotebookNode | None = None) -> Check:
+    """Compare a submission with its released notebook; restore locked cells and points.
+
+    ``source`` (the instructor's version, hidden tests included) is what a restored cell gets, as
+    nbgrader's OverwriteCells would do; a locked cell equal to either version counts as untouched.
+    """
     nb, why = parse(text)
     if nb is None:
         return Check(None, why)
     notes: list[str] = []
     reference = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    instructor = {_grade_id(c): c for c in (source.cells if source else []) if _grade_id(c)}
     seen: set[str] = set()
     cells = []
     for cell in nb.cells:
@@ -73,9 +78,10 @@ def check(text: str | bytes, release: NotebookNode) -> Check:
                     cell.metadata.nbgrader.pop("points", None)
                 else:
                     cell.metadata.nbgrader["points"] = expected
-            if is_locked(original) and compute_checksum(cell) != compute_checksum(original):
+            allowed = {compute_checksum(c) for c in (original, instructor.get(grade_id)) if c is not None}
+            if is_locked(original) and compute_checksum(cell) not in allowed:
                 notes.append(f"locked cell '{grade_id}' was edited; restored from the release")
-                restored = copy.deepcopy(original)
+                restored = copy.deepcopy(instructor.get(grade_id, original))
                 if restored.cell_type == "code":
                     restored.outputs, restored.execution_count = [], None
                 cell = restored
@@ -85,7 +91,7 @@ def check(text: str | bytes, release: NotebookNode) -> Check:
     for position, grade_id in enumerate(order):
         if grade_id in seen or grade_id not in reference or not is_locked(reference[grade_id]):
             continue
-        restored = copy.deepcopy(reference[grade_id])
+        restored = copy.deepcopy(instructor.get(grade_id, reference[grade_id]))
         if restored.cell_type == "code":
             restored.outputs, restored.execution_count = [], None
         before = next((g for g in reversed(order[:position]) if g in seen), None)

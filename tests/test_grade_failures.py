@@ -28,7 +28,10 @@ def graded(tmp_path_factory):
     answer = next(c for c in killer.cells if c.metadata.get("nbgrader", {}).get("solution"))
     answer.source = KILL_WORKER + answer.source
     write_submission(course, ASSIGNMENT, "student-04-kills-worker", {ASSIGNMENT: killer})
-    assert main(["--course", str(course), "grade", ASSIGNMENT, "--workers", "2"]) == 0
+    # Without the sandbox, so that student code can reach (and kill) its worker and the retry shows;
+    # in the sandbox the kill stays inside it (tests/test_hostile.py).
+    assert main(["--course", str(course), "grade", ASSIGNMENT, "--workers", "2",
+                 "--kernel-manager", "jupyter_client.manager.AsyncKernelManager"]) == 0
     records = json.loads((course / "reports" / ASSIGNMENT / "results.json").read_text())
     return course, {r["student"]: r for r in records}
 
