@@ -4,11 +4,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib
 import pytest
 
 from fake_fashion import write_fake_fashion_mnist
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Headless plots in this process only: an MPLBACKEND variable would reach the kernels that tests
+# start and stop their inline figures.
+matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
