@@ -7,6 +7,7 @@ combinations (250), widths 16-512 (150); about 7,150 epochs. The seed-style loop
 length, in the same run. Prints times, ratios and the peak memory (RSS) of the process.
 
     python benchmarks/seed_grid.py            # the full grid (minutes)
+    python benchmarks/seed_grid.py --scale 0.1  # a tenth of every experiment's epochs
     python benchmarks/seed_grid.py --quick    # every experiment for one epoch (a smoke run)
 """
 from __future__ import annotations
@@ -71,9 +72,11 @@ def reference_epoch_seconds(experiment: dict, defaults: dict, train, validation,
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one epoch per experiment (a smoke run)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="fraction of the seed's epochs to run, e.g. 0.1 on a busy machine (default 1: all)")
     parser.add_argument("--sample-epochs", type=int, default=2, help="epochs of the seed-style loop per sample")
     args = parser.parse_args(argv)
-    scale, sample_epochs = (0.0, 1) if args.quick else (1.0, args.sample_epochs)
+    scale, sample_epochs = (0.0, 1) if args.quick else (args.scale, args.sample_epochs)
     try:
         train, validation = fashion_mnist_split()
     except FileNotFoundError:  # timing needs only the shapes
@@ -106,6 +109,9 @@ def main(argv=None) -> int:
         print(f"{name:30} {n_epochs:7d} {swept:9.1f} {estimate:20.1f} {estimate / swept:6.1f}x")
     print(f"{'whole grid':30} {total_epochs:7d} {total_sweep:9.1f} {total_reference:20.1f} "
           f"{total_reference / total_sweep:6.1f}x")
+    if scale != 1:
+        print(f"(epochs scaled by {scale}; the full grid would take about {total_sweep / 60 / max(scale, 1e-9):.1f} "
+              f"min through sweep at this rate)")
     print(f"whole grid through sweep: {total_sweep / 60:.1f} min (target <= 5, goal 2); "
           f"peak memory (RSS): {peak_gb:.2f} GB (target < 4)")
     return 0
