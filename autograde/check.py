@@ -216,9 +216,10 @@ def check(root: Path, assignments: list[str] | None = None, settings: CheckSetti
 
 
 def _check_in(root: Path, scratch: Path, wanted: list[str], settings: CheckSettings) -> list[NotebookCheck]:
-    from .generate import generate
+    from nbgrader.apps import NbGraderAPI
 
     config = load_config(scratch)
+    api = NbGraderAPI(coursedir=course_directory(scratch, config=config), config=config)
     limits = Limits(cell_timeout=config.Execute.get("timeout", 120) if "Execute" in config else 120)
     execute = _settings(config, limits, settings.kernel_manager_class)
     plans: dict[tuple[str, str], _Plan] = {}
@@ -229,13 +230,11 @@ def _check_in(root: Path, scratch: Path, wanted: list[str], settings: CheckSetti
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)
             plans[(assignment, path.stem)] = _Plan(NotebookCheck(assignment, path.stem, metadata_problems(nb)), source=nb)
-        try:
-            generate(scratch, [assignment])
-        except SystemExit as error:
-            first = str(error).strip().splitlines()
+        why = _generate(api, scratch, assignment)
+        if why:
             for path in notebooks:
                 plans[(assignment, path.stem)].check.problems.append(
-                    f"nbgrader could not generate the student version: {' '.join(first[:3])}")
+                    f"nbgrader could not generate the student version: {why}")
             continue
         coursedir = course_directory(scratch, assignment, config)
         release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
@@ -280,6 +279,21 @@ def _check_in(root: Path, scratch: Path, wanted: list[str], settings: CheckSetti
     for (assignment, notebook), item in plans.items():
         _judge(item, scratch, config, settings)
     return [p.check for p in plans.values()]
+
+
+def _generate(api, scratch: Path, assignment: str) -> str:
+    """Run nbgrader's generate step for one assignment (as ``course generate``); '' or why it failed.
+
+    One NbGraderAPI for every assignment: its first call sets up the gradebook (seconds), the rest reuse it.
+    """
+    with in_course(scratch):
+        result = api.generate_assignment(assignment, force=True, create=True)
+    if result["success"]:
+        return ""
+    text = f"{result.get('error', '')}\n{result.get('log', '')}"
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("Traceback")]
+    errors = [line for line in lines if "rror" in line]
+    return (errors or lines or ["unknown error"])[-1]
 
 
 def _plain_job(item: _Plan) -> Job:

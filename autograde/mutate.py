@@ -302,7 +302,21 @@ def _int_node(value: int) -> ast.AST:
     return ast.Constant(value) if value >= 0 else ast.UnaryOp(ast.USub(), ast.Constant(-value))
 
 
+PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.FloorDiv: 2, ast.Mod: 2, ast.MatMult: 2, ast.Pow: 3}
+
+
+def _same_binding(node: ast.AST, replacement: ast.AST) -> bool:
+    """Whether the replacement binds exactly like the node it replaces (an operator of the same rank)."""
+    if isinstance(node, ast.Compare) and isinstance(replacement, ast.Compare):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(replacement, ast.BinOp):
+        return PRECEDENCE[type(node.op)] == PRECEDENCE[type(replacement.op)]
+    return False
+
+
 def _needs_parentheses(node: ast.AST, replacement: ast.AST, parents: dict) -> bool:
+    if _same_binding(node, replacement):
+        return False
     parent = parents.get(node)
     operator_context = isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Attribute,
                                            ast.Subscript, ast.Await)) or (isinstance(parent, ast.Call) and parent.func is node)
