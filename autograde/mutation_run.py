@@ -203,7 +203,10 @@ def _verdict(task: Task, mutant: Mutant, cells: list[NotebookNode], equivalent: 
         score += points or 0.0
         maximum += most
         if (points or 0.0) < most and not detail:
-            detail = f"{graded.metadata['nbgrader'].get('grade_id')}: {_errors(cell) or 'output on stderr'}"
+            why = _errors(cell) or "output on stderr"
+            if any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in cell.get("outputs", [])):
+                why = f"stopped at the mutant time limit ({cell.metadata[KEY]['timeout']:g} s)"
+            detail = f"{graded.metadata['nbgrader'].get('grade_id')}: {why}"
     if score < maximum:
         return MutantResult(task.answer_id, mutant, "killed", detail, score, maximum)
     if mutant.id in equivalent:
