@@ -100,7 +100,8 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     settings = ExecuteSettings(limits=limits, execute_options=execute_options,
                                kernel_manager_class=kernel_manager_class or configured_manager
                                or _sandbox_manager(require_sandbox),
-                               env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
+                               env={**{k: v for k, v in os.environ.items() if k.startswith("COURSE_")},
+                                    "COURSE_GRADE_RUN": f"{assignment}-{os.getpid()}"})  # names the sandboxes' cgroups
     workers = workers or os.cpu_count() or 1
     summary = GradeSummary(assignment, workers=scheduler or f"{workers} local worker(s)")
     start = time.monotonic()

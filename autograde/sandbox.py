@@ -392,7 +392,10 @@ class SandboxKernelManager(AsyncKernelManager):
             for folder in (self.scratch, self._connection_dir):
                 _chown_tree(folder, NOBODY)
         if cgroups_writable():
-            self._cgroup = Cgroup(f"sandbox-{uuid.uuid4().hex[:12]}", self.memory_bytes, self.processes)
+            # The grading run's tag (course grade sets COURSE_GRADE_RUN) says whose sandbox a cgroup is.
+            run = "".join(ch for ch in (kw.get("env") or {}).get("COURSE_GRADE_RUN", "") if ch.isalnum() or ch in "-_")
+            self._cgroup = Cgroup(f"sandbox-{run + '-' if run else ''}{uuid.uuid4().hex[:12]}",
+                                  self.memory_bytes, self.processes)
             kernel_cmd = self._cgroup.join_command() + kernel_cmd
         # ipykernel quits at once when its parent is PID 1, which it is inside a PID namespace.
         env = dict(kw.get("env") or os.environ)
