@@ -8,7 +8,8 @@ import pandas as pd
 
 
 def _mutation_counts(results) -> tuple[int, int, int]:
-    """(killed, documented equivalent, total)."""
+    """(killed, documented equivalent, total) over the mutants that could be tested."""
+    results = [r for r in results if r.status != "not tested"]
     killed = sum(r.status == "killed" for r in results)
     equivalent = sum(r.status == "equivalent" for r in results)
     return killed, equivalent, len(results)
@@ -88,7 +89,7 @@ def write_html(checks, path: Path, settings=None) -> Path:
             parts.append("<ul>" + "".join(f"<li><pre>{html.escape(p)}</pre></li>" for p in c.problems) + "</ul>")
         if c.warnings:
             parts.append("<p>Warnings:</p><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in c.warnings) + "</ul>")
-        shown = [r for r in c.mutants if r.status != "killed"]
+        shown = [r for r in c.mutants if r.status not in ("killed", "not tested")]
         if shown:
             parts.append("<table><tr><th>task</th><th>mutant</th><th>status</th><th>change</th><th>diff</th></tr>")
             for r in shown:

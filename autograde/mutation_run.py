@@ -85,7 +85,7 @@ class MutantResult:
 
     task: str  # grade_id of the answer cell
     mutant: Mutant
-    status: str  # killed, survived, equivalent (survived, documented), not run
+    status: str  # killed, survived, equivalent (survived, documented), not run, not tested (solution fails)
     detail: str  # e.g. "test_x: AssertionError: ..." for a killed mutant
     score: float = 0.0  # points its task's tests gave it
     max_score: float = 0.0
@@ -181,7 +181,11 @@ def read_results(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]],
         if failed and task.test_indices:
             problems.append(f"{answer_id}: the original answer and tests failed when run again after its mutants "
                             f"({failed[0]}); they depend on state the mutants changed")
+        baseline = [_errors(original[i]) for i in task.test_indices if i < len(original)]
         for mutant in found:
+            if any(baseline):  # the solution already fails this task: its mutants prove nothing
+                results.append(MutantResult(answer_id, mutant, "not tested", "the solution fails these tests"))
+                continue
             cells = groups.get((answer_id, mutant.id), [])
             results.append(_verdict(task, mutant, cells, equivalent.get(answer_id, {})))
     seconds = sum(_seconds(c) for c in injected)

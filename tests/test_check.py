@@ -147,6 +147,10 @@ def test_solution_that_loses_points_fails(fixture_results):
     problems = "\n".join(wrong.problems)
     assert "the solution earns 2/4 autograded points (test_square 0/2)" in problems
     assert "the solution raises in test_square: AssertionError: 6" in problems
+    statuses = {r.task: set() for r in wrong.mutants}
+    for r in wrong.mutants:
+        statuses[r.task].add(r.status)
+    assert statuses == {"square": {"not tested"}, "cube": {"killed"}}  # a failing task's mutants prove nothing
 
 
 @pytest.mark.slow
