@@ -18,7 +18,6 @@ Prints a table, writes an HTML report, exits 1 if anything fails.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import re
 import shutil
@@ -33,7 +32,7 @@ from tqdm import tqdm
 from .course_dir import course_directory, in_course, load_config, source_assignments
 from .execute import ExecutionResult, Limits, execute_notebook
 from .mutate import bound_names, equivalent_ids, mutants, select
-from .mutation_run import MutantResult, cell_timeout, instrument, read_results
+from .mutation_run import CellTimeouts, MutantResult, instrument, read_results
 from .pool import ExecuteSettings, run_local
 from .prepare import Job, make_autograder, prepare_submission
 from .score import cell_scores, score_notebook
@@ -88,7 +87,7 @@ def _settings(config, limits: Limits, chosen: str | None) -> ExecuteSettings:
 
         if sandbox.bwrap_status()[0] is not None:
             manager = "autograde.sandbox.SandboxKernelManager"
-    options["timeout_func"] = functools.partial(cell_timeout, default=limits.cell_timeout)
+    options["timeout_func"] = CellTimeouts(limits.cell_timeout)
     return ExecuteSettings(limits=limits, execute_options=options, kernel_manager_class=manager,
                            env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -135,9 +136,37 @@ def instrument(nb: NotebookNode, plan: dict[str, tuple[Task, list[Mutant]]], tim
     return instrumented
 
 
-def cell_timeout(cell: NotebookNode, default: float | None = None) -> float | None:
-    """nbclient ``timeout_func``: the injected cell's own limit, else the course's per-cell limit."""
-    return cell.get("metadata", {}).get(KEY, {}).get("timeout") or default
+class CellTimeouts:
+    """nbclient ``timeout_func``: the course's limit for original cells, a short one for injected cells.
+
+    A replayed test gets ``factor`` times what the original cell took in this run (measured between
+    calls: nbclient asks for a cell's timeout when it starts it), at least the mutant limit, so a slow
+    but sound test is not mistaken for an endless mutant on a busy machine.
+    """
+
+    def __init__(self, default: float | None, factor: float = 5.0):
+        self.default, self.factor = default, factor
+        self.seconds: dict[str, float] = {}  # grade_id of an original cell -> its wall time in this run
+        self._running: tuple[str, float] | None = None
+
+    def __repr__(self) -> str:
+        return f"CellTimeouts(default={self.default}, factor={self.factor}, timed={len(self.seconds)})"
+
+    def __call__(self, cell: NotebookNode) -> float | None:
+        now = time.monotonic()
+        if self._running is not None:
+            self.seconds[self._running[0]] = now - self._running[1]
+        meta = cell.get("metadata", {})
+        injected = meta.get(KEY)
+        grade_id = meta.get("nbgrader", {}).get("grade_id")
+        self._running = (grade_id, now) if grade_id and not injected else None
+        if not injected:
+            return self.default
+        limit = injected.get("timeout") or self.default
+        original = self.seconds.get(injected.get("nbgrader", {}).get("grade_id"), 0.0)
+        if limit is None:
+            return None
+        return max(limit, self.factor * original) if self.default is None else min(self.default, max(limit, self.factor * original))
 
 
 def _errors(cell: NotebookNode) -> str:

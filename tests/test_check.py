@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -11,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from autograde import cli
 from autograde.check import CheckSettings, check
 from autograde.mutate import bound_names, equivalent_ids, mutants, select, solution_lines
+from autograde.mutation_run import CellTimeouts
 from autograde.soundness import metadata_problems, stated_points, tasks
 
 FIXTURES = Path(__file__).parent / "check_fixtures"
@@ -191,3 +193,16 @@ def test_chapter_01_passes(tmp_path, data_env):
     assert chapter.ok, chapter.problems
     assert chapter.solution_score == chapter.max_score == 11 and chapter.student_score == 0
     assert len(chapter.mutants) >= 20 and all(r.status == "killed" for r in chapter.mutants)
+
+
+def test_replayed_tests_get_time_in_proportion_to_the_original():
+    timeouts = CellTimeouts(default=120, factor=1000)
+    original = _cell("assert slow()", "test_slow", grade=True, locked=True, points=1)
+    replay = new_code_cell("assert slow()")
+    replay.metadata["course_check"] = {"role": "replay", "timeout": 3, "nbgrader": dict(original.metadata["nbgrader"])}
+    mutant = new_code_cell("def slow(): pass")
+    mutant.metadata["course_check"] = {"role": "mutant", "timeout": 3}
+    assert timeouts(original) == 120  # original cells keep the course's limit
+    time.sleep(0.05)
+    assert timeouts(mutant) == 3  # a mutated answer gets the short limit
+    assert 50 <= timeouts(replay) <= 120  # the replayed test: 1000 x its 0.05 s, capped by the course's limit
