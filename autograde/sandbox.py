@@ -33,6 +33,7 @@ import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
+from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 from traitlets.config import Config
 
@@ -466,6 +467,22 @@ class StrictSandboxKernelManager(SandboxKernelManager):
     """The sandboxed kernel manager that refuses to start without bubblewrap (``--require-sandbox``)."""
 
     require_sandbox = Bool(True, help="Refuse to start a kernel when bubblewrap is unusable.").tag(config=True)
+
+
+class SandboxExecute(Execute):
+    """nbgrader's Execute with its kernel in the sandbox (nbgrader itself passes AsyncKernelManager)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        super().__init__(*args, **kwargs)
+
+
+def autograde_preprocessors() -> list:
+    """nbgrader's default autograde pipeline with ``SandboxExecute`` in place of ``Execute``."""
+    from nbgrader.converters import Autograde
+
+    steps = Autograde.class_traits()["autograde_preprocessors"].default()
+    return [SandboxExecute if step is Execute else step for step in steps]
 
 
 def _find_package(name: str) -> Path | None:

@@ -213,3 +213,23 @@ def _grades(course: Path) -> list[dict]:
     with sqlite3.connect(course / "gradebook.db") as db:
         db.row_factory = sqlite3.Row
         return [dict(row) for row in db.execute("select manual_score from grade")]
+
+
+def test_nbgrader_autograde_runs_in_the_sandbox_through_its_config(tmp_path):
+    from grading_course import nbgrader
+
+    course = make_course(tmp_path / "course")
+    with (course / "nbgrader_config.py").open("a") as config:  # the lines the course's own config has
+        config.write("\nfrom autograde.sandbox import autograde_preprocessors\n"
+                     "c.Autograde.autograde_preprocessors = autograde_preprocessors()\n")
+    add_class(course, ["reference"])
+    snooper = hostile_notebooks(course, 9)["read_source"]
+    write_submission(course, ASSIGNMENT, "hostile-read_source", {ASSIGNMENT: snooper})
+    nbgrader(course, "autograde", ASSIGNMENT)
+    graded = nbformat.read(course / "autograded" / "hostile-read_source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                           as_version=4)
+    errors = [o.get("ename") for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert "FileNotFoundError" in errors
+    cells = scores(course)
+    assert cells[("hostile-read_source", "test_square")] == 0
+    assert cells[("student-01-reference", "test_square")] == 2
