@@ -103,6 +103,10 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
                                env={**{k: v for k, v in os.environ.items() if k.startswith("COURSE_")},
                                     "COURSE_GRADE_RUN": f"{assignment}-{os.getpid()}"})  # names the sandboxes' cgroups
     workers = workers or os.cpu_count() or 1
+    if not scheduler and "OMP_NUM_THREADS" not in os.environ:
+        # Kernels running side by side share the cores: torch's default of one thread per core in
+        # every kernel oversubscribes them and makes small matrix work many times slower.
+        settings.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     summary = GradeSummary(assignment, workers=scheduler or f"{workers} local worker(s)")
     start = time.monotonic()
     with in_course(root):
