@@ -91,7 +91,7 @@ def executed_pdf(tmp_path_factory, fashion_root) -> tuple[Path, Path, subprocess
     shutil.copy(chapter(), notebook)
     out = folder / "printed" / "chapter.pdf"
     env = {**os.environ, "COURSE_FAST": "1", "COURSE_DATA_DIR": str(fashion_root)}
-    env.pop("MPLBACKEND")  # conftest's Agg would reach the kernel, which must draw inline
+    env.pop("MPLBACKEND", None)  # conftest's Agg would reach the kernel, which must draw inline
     command = [sys.executable, "-m", "autograde.cli", "pdf", str(notebook), "-o", str(out), "--execute"]
     done = subprocess.run(offline(command), env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
