@@ -55,26 +55,32 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     retries: deque[tuple[Job, int]] = deque()
     running: dict[Any, tuple[Any, Job, int, float]] = {}  # connection -> (process, job, attempt, start)
     exhausted = False
+
+    def fill() -> None:
+        """Start jobs until ``workers`` are running (or none are left)."""
+        nonlocal exhausted
+        while len(running) < max(1, workers):
+            if retries:
+                job, attempt = retries.popleft()
+            elif not exhausted and (job := next(pending, None)) is not None:
+                attempt = 1
+            else:
+                exhausted = True
+                return
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_child, args=(sender, settings, job), daemon=True,
+                                      name=f"autograde-{job.student}-{job.notebook}")
+            process.start()
+            sender.close()  # so the parent sees EOF when the child dies
+            running[receiver] = (process, job, attempt, time.monotonic())
+
     try:
         while True:
-            while len(running) < max(1, workers):
-                if retries:
-                    job, attempt = retries.popleft()
-                elif not exhausted and (job := next(pending, None)) is not None:
-                    attempt = 1
-                else:
-                    exhausted = True
-                    break
-                receiver, sender = context.Pipe(duplex=False)
-                process = context.Process(target=_child, args=(sender, settings, job), daemon=True,
-                                          name=f"autograde-{job.student}-{job.notebook}")
-                process.start()
-                sender.close()  # so the parent sees EOF when the child dies
-                running[receiver] = (process, job, attempt, time.monotonic())
+            fill()
             if not running:
                 break
-            ready = multiprocessing.connection.wait(list(running))
-            for receiver in ready:
+            finished = []
+            for receiver in multiprocessing.connection.wait(list(running)):
                 process, job, attempt, started = running.pop(receiver)
                 try:
                     result = receiver.recv()
@@ -83,14 +89,17 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
                 receiver.close()
                 process.join()
                 if result is not None:
-                    yield job, result, attempt
+                    finished.append((job, result, attempt))
                     continue
                 why = f"worker process died (exit code {process.exitcode})"
                 if attempt < MAX_ATTEMPTS:
                     retries.append((job, attempt + 1))
                 else:
                     reason = f"{why} on each of {attempt} attempts"
-                    yield job, not_run_result(job.notebook_json, "failed", reason, time.monotonic() - started), attempt
+                    finished.append((job, not_run_result(job.notebook_json, "failed", reason,
+                                                         time.monotonic() - started), attempt))
+            fill()  # the next executions start before the caller spends time scoring these results
+            yield from finished
     finally:
         for receiver, (process, *_) in running.items():
             process.kill()
