@@ -9,7 +9,6 @@ everything is.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from .course_dir import report_dir, source_assignments
 from .execute import Limits
 from .feedback import feedback
 from .generate import generate
+from .pdf import PDFError, notebook_to_pdf
 from .grade import grade
 from .report import summary_table, write_report
 
@@ -44,16 +44,13 @@ def copy_course(out: Path, bundled: Path = BUNDLED) -> Path:
     return out
 
 
-def _print_pdf(course: Path, notebook: Path) -> Path | None:
-    """Print ``notebook`` with ``course pdf`` if that command exists (another module provides it)."""
-    if importlib.util.find_spec("autograde.pdf") is None:
-        print("course pdf is not available in this version; skipping the PDF step")
+def _print_pdf(notebook: Path) -> Path | None:
+    """Print ``notebook`` to PDF next to it; a missing browser is reported, not fatal to the demo."""
+    try:
+        return notebook_to_pdf(notebook, notebook.with_suffix(".pdf"))
+    except PDFError as error:  # BrowserNotFoundError included: say what to install and go on
+        print(f"      no PDF: {error}")
         return None
-    from .cli import main
-
-    target = notebook.with_suffix(".pdf")
-    status = main(["--course", str(course), "pdf", str(notebook), "-o", str(target)])
-    return target if status == 0 and target.exists() else None
 
 
 def demo(out: Path, workers: int | None = None, assignments: list[str] | None = None,
@@ -88,7 +85,7 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
         csv_path, html_path, grades = write_report(course, assignment)
         print(f"[5/6] class report:\n{summary_table(grades)}")
         reference = next(course.glob(f"autograded/*-reference/{assignment}/*.ipynb"), None)
-        pdf = _print_pdf(course, reference) if reference else None
+        pdf = _print_pdf(reference) if reference else None
         print(f"[6/6] PDF of the reference submission: {pdf or 'not made'}")
         lines += [f"  {assignment}: grades {csv_path}", f"  {assignment}: report {html_path}",
                   f"  {assignment}: feedback {course / 'feedback'}/<student>/{assignment}/"]
