@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -21,12 +23,19 @@ def _has_fashion(folder: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def fashion_root(tmp_path_factory) -> Path:
+def fashion_root() -> Path:
     """A folder with FashionMNIST/raw/: $COURSE_DATA_DIR or ../shared/data if there, else generated IDX files."""
     for candidate in (os.environ.get("COURSE_DATA_DIR"), SHARED_DATA):
         if candidate and _has_fashion(Path(candidate)):
-            return Path(candidate)
-    return write_fake_fashion_mnist(tmp_path_factory.mktemp("fashion"))
+            yield Path(candidate)
+            return
+    # Not under pytest's tmp_path: that is private to root, and sandboxed kernels run as nobody.
+    folder = Path(tempfile.mkdtemp(prefix="course-fashion-"))
+    folder.chmod(0o755)
+    try:
+        yield write_fake_fashion_mnist(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
