@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from torch.utils.data import Dataset
 
 from fake_fashion import write_fake_fashion_mnist
 
@@ -49,3 +50,16 @@ def data_env(fashion_root, monkeypatch) -> Path:
     """COURSE_DATA_DIR set for this test (and the kernels it starts)."""
     monkeypatch.setenv("COURSE_DATA_DIR", str(fashion_root))
     return fashion_root
+
+
+class PlainDataset(Dataset):
+    """A dataset fit cannot see through, so it takes the general DataLoader path."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.dataset[index]

@@ -9,24 +9,11 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Subset
 
 from course import NoisyDataset, fashion_mnist_split, fit
 from course.training import LoaderBatches, TensorBatches, batch_source
-from conftest import REPO
-
-
-class PlainDataset(Dataset):
-    """A dataset fit cannot see through, so it takes the general DataLoader path."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        return self.dataset[index]
+from conftest import REPO, PlainDataset
 
 
 def build_net(batch_norm: bool = False) -> nn.Sequential:

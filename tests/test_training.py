@@ -4,7 +4,9 @@ import copy
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import TensorDataset
+
+from conftest import PlainDataset
 
 from course import History, NoisyDataset, fit
 
@@ -19,19 +21,6 @@ def data():
     generator = torch.Generator().manual_seed(0)
     x, y = torch.rand(120, 784, generator=generator), torch.randint(0, 10, (120,), generator=generator)
     return TensorDataset(x[:90], y[:90]), TensorDataset(x[90:], y[90:])
-
-
-class PlainDataset(Dataset):
-    """A map-style dataset that is not tensors underneath (fit must take its general path)."""
-
-    def __init__(self, tensors):
-        self.tensors = tensors
-
-    def __len__(self):
-        return len(self.tensors)
-
-    def __getitem__(self, index):
-        return self.tensors[index]
 
 
 def plain_loop(net, train, validation, optimizer, epochs, batch_size):
@@ -132,9 +121,3 @@ def test_regression_with_another_loss(data):
     history = fit(net, TensorDataset(x, y), TensorDataset(x, y), torch.optim.SGD(net.parameters(), lr=0.1),
                   epochs=20, batch_size=8, loss_fn=nn.functional.mse_loss, progress=False)
     assert history["validation loss"][-1] < 0.01 < history["validation loss"][0]
-
-
-def test_bad_arguments_are_named(data):
-    net = build_net()
-    with pytest.raises(ValueError, match="batch_size"):
-        fit(net, *data, torch.optim.SGD(net.parameters(), lr=0.1), batch_size=0)
