@@ -37,6 +37,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 from traitlets.config import Config
 
+from . import zygote
 from .execute import Limits
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,8 @@ class SandboxKernelManager(AsyncKernelManager):
     file_bytes = Integer(DEFAULT_FILE, help="RLIMIT_FSIZE: largest file the kernel may write.").tag(config=True)
     require_sandbox = Bool(False, help="Refuse to start a kernel when bubblewrap is unusable.").tag(config=True)
     read_only_paths = List(Unicode(), help="Extra host paths the kernel may read (the data).").tag(config=True)
+    warm_start = Bool(True, help="Fork kernels from a zygote with torch imported (root only; see "
+                                 "autograde.zygote). Off: every kernel starts cold.").tag(config=True)
     client_class = Unicode("autograde.sandbox.SandboxKernelClient")  # type: ignore[assignment]
     client_factory = SandboxKernelClient  # type: ignore[assignment]
 
@@ -252,6 +255,7 @@ class SandboxKernelManager(AsyncKernelManager):
         self._connection_dir: Path | None = None
         self._cgroup: Cgroup | None = None
         self._timer: threading.Timer | None = None
+        self._zygote: zygote.Zygote | None = None
 
     def __repr__(self) -> str:
         return (f"SandboxKernelManager(sandboxed={self.sandboxed}, scratch={str(self.scratch)!r}, "
@@ -306,6 +310,8 @@ class SandboxKernelManager(AsyncKernelManager):
             message = f"SANDBOX OFF: {why}. Student code runs with your rights; only limits apply."
             warnings.warn(message, RuntimeWarning, stacklevel=2)
             log.warning(message)
+        warm = self.warm_start and self.sandboxed and zygote.warm_start_possible() and not _cold_requested()
+        self._zygote = zygote.shared_zygote() if warm else None
         self.scratch = Path(kw.get("cwd") or self.scratch or tempfile.mkdtemp(prefix="sandbox-scratch-")).resolve()
         kw["cwd"] = str(self.scratch)
         self._connection_dir = Path(tempfile.mkdtemp(prefix="sandbox-kernel-"))
@@ -322,6 +328,8 @@ class SandboxKernelManager(AsyncKernelManager):
             command.append(f"--nproc={self.processes * 8}")
         command.append("--")
         if self.sandboxed:
+            if self._zygote is not None:
+                kernel = zygote.warm_command(kernel) or kernel  # the client borrows a forked kernel
             command += self._bwrap_args()
             if os.geteuid() == 0:
                 # bwrap as root keeps every capability: become nobody, with no way back (no setuid).
@@ -353,6 +361,8 @@ class SandboxKernelManager(AsyncKernelManager):
                     made.add(parent)
         for path in readable:
             args += ["--ro-bind", str(path), str(path)]
+        if self._zygote is not None:
+            args += zygote.bwrap_binds(self._zygote)
         args += ["--bind", str(self.scratch), str(self.scratch),
                  "--bind", str(self._connection_dir), str(self._connection_dir),
                  "--chdir", str(self.scratch), "--clearenv"]
@@ -483,6 +493,11 @@ def autograde_preprocessors() -> list:
 
     steps = Autograde.class_traits()["autograde_preprocessors"].default()
     return [SandboxExecute if step is Execute else step for step in steps]
+
+
+def _cold_requested() -> bool:
+    """``COURSE_COLD_START=1`` turns warm starts off (for comparisons and debugging)."""
+    return os.environ.get("COURSE_COLD_START", "") not in ("", "0")
 
 
 def _find_package(name: str) -> Path | None:
