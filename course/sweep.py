@@ -47,8 +47,8 @@ from tqdm.auto import tqdm
 from .augment import NoisyDataset
 from .device import detect_device
 from .history import History
-from .training import (PHASES, STATS, BatchOrder, TensorBatches, append, as_tensors, batch_stats,
-                       correct_count, cpu_threads, first_weight, fit, fused_step, moments, phase_record)
+from .training import (EVAL_ROWS, PHASES, STATS, BatchOrder, OutputStats, TensorBatches, append, as_tensors,
+                       correct_count, cpu_threads, first_weight, fit, fused_step, phase_record)
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
               "rmsprop": torch.optim.RMSprop}
@@ -202,6 +202,7 @@ class StackedNets:
                 for m, net in enumerate(nets):
                     setattr(net[i], name, nn.Parameter(stacked.detach()[m]))  # shares the stacked storage
                 self.stacked[(i, name)] = stacked
+        self.copy = any(getattr(layer, "inplace", False) for layer in self.layers)
         weight = first_weight(nets[0])
         self.first = next(s for (i, name), s in self.stacked.items() if getattr(nets[0][i], name) is weight)
 
@@ -221,7 +222,7 @@ class StackedNets:
             for m, net in enumerate(self.nets):
                 getattr(net[i], name).grad = stacked.grad[m]
 
-    def forward(self, x: torch.Tensor, stats: list | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, stats: OutputStats | None = None) -> torch.Tensor:
         """Outputs (models, batch, classes) for a shared input (batch, features) or one per model."""
         h = x
         for i, layer in enumerate(self.layers):
@@ -238,8 +239,8 @@ class StackedNets:
                     h = torch.bmm(h, weight.transpose(1, 2))
             else:
                 h = layer(h)
-            if stats is not None:
-                stats[i].append((torch.stack(moments(h, dims=(1, 2))), h[0].numel()))  # (3, M), elements per model
+            if stats is not None:  # a copy where an in-place layer would overwrite the kept output
+                stats.add(i, h.detach().clone() if self.copy else h)
         return h
 
 
@@ -297,9 +298,12 @@ def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches,
     augmenting = training and any(augmenters)
     models, device = len(stacked), source.x.device
     losses, sizes, outputs, targets, magnitudes = [], [], [], [], []
-    stats = [[] for _ in stacked.layers] if layer_stats else None
+    stats = OutputStats(len(stacked.layers), batch_dim=1) if layer_stats else None
+    step_rows = batch_size if training else batch_size * max(1, EVAL_ROWS // batch_size)  # layers are per sample
+    if stats is not None:
+        stats.split = batch_size if step_rows > batch_size else None
     with torch.set_grad_enabled(training):
-        for x, y in source.batches(order, batch_size):
+        for x, y in source.batches(order, step_rows):
             if augmenting:  # each model its own draws, from its own generator, as fit would make them
                 x = torch.stack([augment(x) if augment else x for augment in augmenters])  # (M, B, pixels)
             output = stacked.forward(x, stats)  # (M, B, classes)
@@ -321,9 +325,7 @@ def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches,
     outputs, targets = torch.cat(outputs, dim=1).float(), torch.cat(targets)  # (M, n, classes), (n,)
     rows = [torch.stack(losses).T @ weights, correct_count(outputs.transpose(0, 1), targets[:, None])]  # (M,) each
     if stats is not None:
-        for calls in stats:
-            sums, counts = zip(*calls)
-            rows.extend(batch_stats(torch.stack(sums), torch.tensor(counts)).mean(0))  # 3 rows of (M,)
+        rows.extend(stats.collect(device))  # 3 rows of (M,) per layer
     if magnitudes:
         rows.extend(torch.stack(magnitudes).mean(0) / stacked.first[0].numel())  # 2 rows of (M,)
     numbers = torch.stack(rows, dim=1).cpu().tolist()  # (M, values): the one read per phase
@@ -331,5 +333,6 @@ def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches,
         outputs = torch.empty_like(outputs).index_copy_(1, order.to(device), outputs)
     stat_keys = [f"{phase} {i}: {type(layer).__name__} output {stat}"
                  for i, layer in enumerate(stacked.layers) for stat in STATS] if layer_stats else []
-    return [phase_record(phase, numbers[m], sum(sizes), len(losses), stat_keys, training, bool(magnitudes),
+    n = sum(sizes)
+    return [phase_record(phase, numbers[m], n, -(-n // batch_size), stat_keys, training, bool(magnitudes),
                          outputs[m] if keep_outputs else None) for m in range(models)]

@@ -9,6 +9,7 @@ statistics stay on the device as per-step tensors and are read once per phase an
 """
 from __future__ import annotations
 
+import itertools
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -17,7 +18,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.linalg import vector_norm
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from tqdm.auto import tqdm
 
@@ -87,11 +87,10 @@ class TensorBatches:
         if order is not None:
             index = order.to(x.device)
             x, y = x[index], y[index]  # one gather per epoch instead of one per step
-        for start in range(0, len(x), batch_size):
-            xb = x[start:start + batch_size]
+        for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
             for augment in self.augmenters:
                 xb = augment(xb)
-            yield xb, y[start:start + batch_size]
+            yield xb, yb
 
 
 class LoaderBatches:
@@ -145,33 +144,73 @@ def first_weight(net: nn.Module) -> torch.Tensor | None:
     return None
 
 
-def moments(x: torch.Tensor, dims=None) -> list[torch.Tensor]:
-    """Sum, abs sum and 2-norm of ``x`` (over ``dims``): three cheap reductions (vector_norm(x, 1) is slow)."""
-    x = x.detach()
+# Output numbers the layer statistics keep before reducing them to per-batch statistics (64 MB of float32).
+PENDING_LIMIT = 2**24
+
+
+def batch_stats(batches: torch.Tensor, keep: int = 1) -> torch.Tensor:
+    """Mean, abs mean and std of each batch in ``batches`` (k, ...), over all but its first ``keep`` dims.
+
+    Returns (3, k, ...). The std is ``Tensor.std``'s (unbiased), 0 for batches of one number; it is
+    computed from the centred values, as ``Tensor.std`` does (which is much slower along a dim here).
+    """
+    x = batches.detach().reshape(*batches.shape[:keep], -1)
     if x.dtype != torch.float32:
         x = x.float()
-    if dims is None:
-        return [x.sum(), x.abs().sum(), vector_norm(x, 2)]
-    return [x.sum(dims), x.abs().sum(dims), vector_norm(x, 2, dims)]
+    mean = x.mean(-1)
+    centred = x - mean.unsqueeze(-1)
+    std = (centred.square().sum(-1) / max(x.shape[-1] - 1, 1)).sqrt()
+    return torch.stack([mean, x.abs().mean(-1), std])
 
 
-def batch_stats(sums: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
-    """Per-batch mean, abs mean and std from ``moments`` (steps, 3, ...) and element counts (steps,)."""
-    n = sizes.reshape((-1,) + (1,) * (sums.dim() - 2)).to(sums)
-    total, abs_total, norm = sums[:, 0], sums[:, 1], sums[:, 2]  # as returned by ``moments``
-    mean = total / n
-    # Same as Tensor.std (unbiased); 0 for single elements, as the lead's hooks did.
-    variance = (norm * norm - total * mean).clamp(min=0) / (n - 1).clamp(min=1)
-    return torch.stack([mean, abs_total / n, variance.sqrt()], dim=1)  # (steps, 3, ...)
+class OutputStats:
+    """Each layer's output mean, abs mean and std per batch, averaged over the batches of a phase.
+
+    ``add`` only keeps the output, so the steps run no extra tensor ops; the kept outputs are
+    reduced in a few large ops when the phase ends or more than PENDING_LIMIT numbers wait.
+    An output is one batch, or with ``split`` set, batches of ``split`` samples along ``batch_dim``.
+    """
+
+    def __init__(self, layers: int, batch_dim: int = 0):
+        self.batch_dim, self.split = batch_dim, None
+        self.pending: list[list[torch.Tensor]] = [[] for _ in range(layers)]
+        self.reduced: list[list[torch.Tensor]] = [[] for _ in range(layers)]
+        self.waiting = 0
+
+    def add(self, layer: int, output: torch.Tensor) -> None:
+        self.pending[layer].append(output)
+        self.waiting += output.numel()
+        if self.waiting > PENDING_LIMIT:
+            self.reduce()
+
+    @torch.no_grad()
+    def reduce(self) -> None:
+        """Turn the kept outputs into per-batch statistics, one stack per run of equal-sized batches."""
+        for pending, reduced in zip(self.pending, self.reduced):
+            batches = [batch for output in pending
+                       for batch in (output.split(self.split, self.batch_dim) if self.split else (output,))]
+            for _, run in itertools.groupby(batches, key=lambda batch: batch.shape):
+                reduced.append(batch_stats(torch.stack(list(run)), self.batch_dim + 1))
+            pending.clear()
+        self.waiting = 0
+
+    def collect(self, device: torch.device) -> torch.Tensor:
+        """(3 * layers, ...): each layer's batch-mean (mean, abs mean, std), NaN without outputs; then reset."""
+        self.reduce()
+        values = [torch.cat(reduced, dim=1).mean(1) if reduced else torch.full((3,), float("nan"), device=device)
+                  for reduced in self.reduced]
+        self.reduced = [[] for _ in self.reduced]
+        return torch.cat(values)
 
 
-class LayerStats:
-    """Forward hooks that keep each layer's output moments per batch, on the device."""
+class LayerStats(OutputStats):
+    """Forward hooks that hand each child layer's output to ``OutputStats``."""
 
     def __init__(self, net: nn.Module):
         self.layers = list(net.children()) or [net]
-        self.sums: list[list[torch.Tensor]] = [[] for _ in self.layers]  # per layer: 3 tensors per batch
-        self.sizes: list[list[int]] = [[] for _ in self.layers]
+        super().__init__(len(self.layers))
+        # An in-place layer (ReLU(inplace=True)) would overwrite a kept output: keep copies then.
+        self.copy = any(getattr(module, "inplace", False) for module in net.modules())
         self.handles = [layer.register_forward_hook(self._hook(i)) for i, layer in enumerate(self.layers)]
 
     def __repr__(self) -> str:
@@ -180,30 +219,38 @@ class LayerStats:
     def _hook(self, index: int) -> Callable:
         def hook(module, inputs, output):
             if isinstance(output, torch.Tensor):
-                self.sums[index].extend(moments(output))
-                self.sizes[index].append(output.numel())
+                self.add(index, output.detach().clone() if self.copy else output)
         return hook
 
     def keys(self, phase: str) -> list[str]:
         return [f"{phase} {i}: {type(layer).__name__} output {stat}"
                 for i, layer in enumerate(self.layers) for stat in STATS]
 
-    def collect(self, device: torch.device) -> torch.Tensor:
-        """Mean over this phase's batches of each layer's (mean, abs mean, std), flattened; then reset."""
-        values = []
-        for sums, sizes in zip(self.sums, self.sizes):
-            if sums:
-                stacked = torch.stack(sums).reshape(-1, 3)
-                values.append(batch_stats(stacked, torch.tensor(sizes)).mean(0))
-            else:
-                values.append(torch.full((3,), float("nan"), device=device))
-        self.sums = [[] for _ in self.layers]
-        self.sizes = [[] for _ in self.layers]
-        return torch.cat(values)
-
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
+
+
+# Validation steps take about this many samples where that changes no number (see ``eval_rows``).
+EVAL_ROWS = 1024
+# Layers whose output for a sample, in eval mode, does not depend on the other samples of its batch.
+PER_SAMPLE = (nn.Sequential, nn.Linear, nn.Identity, nn.Flatten, nn.Unflatten, nn.Dropout, nn.LayerNorm,
+              nn.ReLU, nn.LeakyReLU, nn.ReLU6, nn.PReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.SELU, nn.SiLU,
+              nn.Softplus, nn.Mish, nn.Hardtanh)
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)  # per sample in eval mode, with running stats
+MEAN_LOSSES = (F.cross_entropy, F.mse_loss, F.l1_loss)
+
+
+def eval_rows(net: nn.Module, loss_fn: Callable, batch_size: int) -> int:
+    """Samples per validation step: a multiple of ``batch_size`` near EVAL_ROWS when that gives the
+    same numbers as steps of ``batch_size`` (every layer works sample by sample, the loss is a
+    per-sample mean), else ``batch_size``. Fewer, larger steps cost far less Python per sample.
+    """
+    per_sample = all(type(m) in PER_SAMPLE or (type(m) in BATCH_NORMS and m.track_running_stats)
+                     for m in net.modules())
+    mean_loss = loss_fn in MEAN_LOSSES or (type(loss_fn) in (nn.CrossEntropyLoss, nn.MSELoss, nn.L1Loss)
+                                          and loss_fn.reduction == "mean" and getattr(loss_fn, "weight", None) is None)
+    return batch_size * max(1, EVAL_ROWS // batch_size) if per_sample and mean_loss else batch_size
 
 
 def correct_count(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -230,6 +277,7 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
     orders = BatchOrder(len(sources["train"]), seed, shuffle)
     weight = first_weight(net)
     stats = LayerStats(net) if layer_stats else None
+    validation_rows = eval_rows(net, loss_fn, batch_size)
     history = History()
     start_time = time.perf_counter()
     work = batch_size * sum(p.numel() for p in net.parameters())  # multiply-adds per step, roughly
@@ -239,9 +287,10 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
             for epoch in bar:
                 order = orders.next()
                 for phase in PHASES:
-                    record = _run_phase(net, phase, sources[phase], optimizer if phase == "train" else None,
-                                        loss_fn, batch_size, order if phase == "train" else None,
-                                        weight, stats, keep_outputs, device)
+                    training = phase == "train"
+                    record = _run_phase(net, phase, sources[phase], optimizer if training else None, loss_fn,
+                                        batch_size, batch_size if training else validation_rows,
+                                        order if training else None, weight, stats, keep_outputs, device)
                     record[f"{phase} steps"] *= epoch + 1
                     append(history, record)
                 append(history, {"epochs": epoch, "time": time.perf_counter() - start_time})
@@ -275,14 +324,20 @@ def append(history: dict, record: dict) -> None:
         history.setdefault(key, []).append(value)
 
 
-def _run_phase(net, phase, source, optimizer, loss_fn, batch_size, order, weight, stats,
+def _run_phase(net, phase, source, optimizer, loss_fn, batch_size, rows, order, weight, stats,
                keep_outputs, device) -> dict:
-    """One pass over one phase's data; returns this epoch's values (steps counted for this epoch)."""
+    """One pass over one phase's data, ``rows`` samples per step; returns this epoch's values.
+
+    Steps are counted in batches of ``batch_size`` for this epoch.
+    """
     training = optimizer is not None
     net.train(training)
+    if stats is not None:
+        stats.split = batch_size if rows > batch_size else None
+    parameters = [p for group in optimizer.param_groups for p in group["params"]] if training else []
     losses, sizes, outputs, targets, magnitudes = [], [], [], [], []
     with torch.set_grad_enabled(training):
-        for x, y in source.batches(order, batch_size):
+        for x, y in source.batches(order, rows):
             output = net(x)
             loss = loss_fn(output, y)
             losses.append(loss.detach())
@@ -290,12 +345,13 @@ def _run_phase(net, phase, source, optimizer, loss_fn, batch_size, order, weight
             outputs.append(output.detach())
             targets.append(y)
             if training:
-                optimizer.zero_grad()
+                for p in parameters:  # optimizer.zero_grad()'s set_to_none, without its profiler record
+                    p.grad = None
                 loss.backward()
                 if weight is not None and weight.grad is not None:
                     magnitudes += [weight.grad.abs().sum(), weight.detach().abs().sum()]
                 optimizer.step()
-    steps = len(losses)
+    n = sum(sizes)
     outputs = torch.cat(outputs).float() if outputs else torch.zeros((0,), device=device)
     targets = torch.cat(targets) if targets else torch.zeros((0,), device=device)
     weights = torch.tensor(sizes, dtype=torch.float32, device=device)
@@ -308,7 +364,7 @@ def _run_phase(net, phase, source, optimizer, loss_fn, batch_size, order, weight
     numbers = torch.cat([v.reshape(-1) for v in values]).cpu().tolist()  # the one read per phase
     if keep_outputs and order is not None:  # back to dataset order, so epochs compare sample by sample
         outputs = torch.empty_like(outputs).index_copy_(0, order.to(outputs.device), outputs)
-    return phase_record(phase, numbers, sum(sizes), steps, stats.keys(phase) if stats is not None else [],
+    return phase_record(phase, numbers, n, -(-n // batch_size), stats.keys(phase) if stats is not None else [],
                         training, bool(magnitudes), outputs if keep_outputs else None)
 
 
