@@ -142,6 +142,8 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
                     seals[job.key] = _seal(job)  # checkpoint cells whose answers only this process knows
                     yield job
 
+        if not scheduler:  # one zygote for all local workers (dask workers each start their own)
+            sandbox.start_warm_kernels(settings.kernel_manager_class, settings.env)
         results = run_dask(jobs(), settings, scheduler) if scheduler else run_local(jobs(), settings, workers)
         with bar:
             for job, result, attempts in results:
@@ -218,6 +220,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output per notebook before its kernel is stopped (default: the sandbox's 8 MiB)")
     parser.add_argument("--require-sandbox", action="store_true",
                         help="refuse to grade when bubblewrap is missing (default: warn, limits only)")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="start every kernel from scratch instead of forking it from a warm zygote")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -228,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
     cell_timeout = args.timeout if args.timeout is not None else config.Execute.get("timeout", 120)
     if args.workers is not None and args.workers < 1:
         raise SystemExit(f"course grade: --workers must be at least 1, got {args.workers}")
+    if args.cold_start:
+        os.environ["COURSE_COLD_START"] = "1"  # read where kernels start, in the workers too
     summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler,
                     limits=Limits(cell_timeout=cell_timeout, notebook_timeout=args.notebook_timeout,
                                   memory_bytes=args.memory_mb << 20 if args.memory_mb else None,

@@ -495,6 +495,16 @@ def autograde_preprocessors() -> list:
     return [SandboxExecute if step is Execute else step for step in steps]
 
 
+def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> None:
+    """Start this process's zygote now, before workers fork, if kernels of ``manager`` would use it."""
+    from .execute import resolve_class
+
+    cls = resolve_class(manager)
+    if (isinstance(cls, type) and issubclass(cls, SandboxKernelManager) and cls.warm_start.default_value
+            and bwrap_status()[0] and zygote.warm_start_possible() and not _cold_requested()):
+        zygote.shared_zygote(env)
+
+
 def _cold_requested() -> bool:
     """``COURSE_COLD_START=1`` turns warm starts off (for comparisons and debugging)."""
     return os.environ.get("COURSE_COLD_START", "") not in ("", "0")

@@ -23,6 +23,7 @@ that calls the socket itself only gets another kernel confined like itself.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import importlib
 import json
@@ -30,12 +31,14 @@ import logging
 import os
 import resource
 import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ PRELOAD = ("numpy", "torch", "torchvision", "pandas", "matplotlib.pyplot", "tqdm
 NAMESPACES = {"ipc": 0x08000000, "uts": 0x04000000, "net": 0x40000000, "cgroup": 0x02000000,
               "mnt": 0x00020000}  # entered in this order; pid (0x20000000) is entered before the fork
 CLONE_NEWPID = 0x20000000
+MAX_MANAGERS = 64  # kernels started and running at once; beyond that requests are refused (cold start)
+REQUEST_SECONDS = 10  # a client that connects and sends nothing is dropped after this
 MEMORY_MARGIN = 1 << 30  # a warm kernel needs this much RLIMIT_DATA beyond what the template holds
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -74,6 +79,7 @@ class Zygote:
     """A running zygote process and its socket; it exits when this process (and its forks) are gone."""
 
     def __init__(self, env: dict[str, str] | None = None):
+        self.owner = os.getpid()
         self.folder = Path(tempfile.mkdtemp(prefix="course-zygote-"))  # 0700: only root reaches it here
         self.socket_path = self.folder / "zygote.sock"
         environment = dict(os.environ, **(env or {}))
@@ -94,20 +100,28 @@ class Zygote:
         return f"Zygote(pid={self.process.pid}, socket={str(self.socket_path)!r}, alive={self.alive()})"
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if os.getpid() == self.owner:
+            return self.process.poll() is None
+        try:  # a forked worker cannot wait for its parent's child; a zombie counts as gone
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
     def close(self) -> None:
+        if os.getpid() != self.owner:
+            return  # a forked worker's exit must not stop the zygote its parent shares
         if self.process.stdin:
             self.process.stdin.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        for path in (self.socket_path,):
-            path.unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _shared: Zygote | None = None
+_shared_lock = threading.Lock()
 
 
 def warm_start_possible() -> bool:
@@ -118,9 +132,11 @@ def warm_start_possible() -> bool:
 def shared_zygote(env: dict[str, str] | None = None) -> Zygote:
     """This process's zygote, started on first use (call it before forking workers to share one)."""
     global _shared
-    if _shared is None or not _shared.alive():
-        _shared = Zygote(env)
-    return _shared
+    with _shared_lock:  # dask runs executions in threads
+        if _shared is None or not _shared.alive():
+            _shared = Zygote(env)
+            atexit.register(_shared.close)
+        return _shared
 
 
 def warm_command(kernel_cmd: list[str]) -> list[str] | None:
@@ -150,41 +166,46 @@ def serve(listener: socket.socket) -> None:
             importlib.import_module(name)
         except Exception as error:  # a missing optional library only makes those imports cold
             log.warning("zygote: cannot preload %s: %s", name, error)
-    import threading
-
     if threading.active_count() > 1:  # native pools (OpenBLAS) restart after a fork; Python threads do not
         log.warning("zygote: Python threads %s after preloading are lost in forks", threading.enumerate())
-    signal.signal(signal.SIGCHLD, lambda *_: _reap())
+    managers: set[int] = set()
+    signal.signal(signal.SIGCHLD, lambda *_: _reap(managers))
     while True:
-        try:
-            ready, _, _ = select.select([listener, sys.stdin], [], [])
-        except InterruptedError:
-            continue
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
         if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
             return  # the owner is gone
-        if listener in ready:
-            conn, _ = listener.accept()
-            if os.fork() == 0:
+        if listener not in ready:
+            continue
+        conn, _ = listener.accept()
+        if len(managers) >= MAX_MANAGERS:  # a kernel flooding the socket only makes others start cold
+            conn.sendall(b"refused busy\n")
+        else:
+            manager = os.fork()
+            if manager == 0:
                 try:
                     listener.close()
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     _manage(conn)
                 finally:
                     os._exit(0)
-            conn.close()
+            managers.add(manager)
+        conn.close()
 
 
-def _reap() -> None:
+def _reap(managers: set[int]) -> None:
+    """Collect finished managers (on SIGCHLD)."""
     try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
+        while (pid := os.waitpid(-1, os.WNOHANG)[0]) > 0:
+            managers.discard(pid)
     except ChildProcessError:
         pass
 
 
 def _manage(conn: socket.socket) -> None:
     """One request: fork the kernel into the client's sandbox, report its exit, kill it if the client goes."""
+    conn.settimeout(REQUEST_SECONDS)
     message, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+    conn.settimeout(None)
     pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
     try:
         request = json.loads(message)
@@ -193,15 +214,16 @@ def _manage(conn: socket.socket) -> None:
         peer = _Peer(pid)
         peer.check_memory(_own_data_bytes())
         _setns(peer.namespaces.pop("pid"), CLONE_NEWPID)  # our next child is born in the sandbox
+        report_read, report_write = os.pipe()
         kernel = os.fork()
         if kernel == 0:
-            try:
-                conn.close()
-                peer.enter(fds)
-                _run_kernel([str(a) for a in request["argv"]])
-            except BaseException as error:  # noqa: BLE001 - the kernel must never return into the zygote
-                print(f"warm kernel failed to start: {error!r}", file=sys.stderr)
-            os._exit(1)
+            _kernel_child(peer, fds, [str(a) for a in request["argv"]], report_write)
+        os.close(report_write)
+        with os.fdopen(report_read) as report:
+            entered = report.read()  # "" once the child is confined (the pipe closes at the next step)
+        if entered:
+            os.waitpid(kernel, 0)
+            raise OSError(entered)
     except Exception as error:
         conn.sendall(f"refused {error}\n".encode())
         return
@@ -220,6 +242,20 @@ def _manage(conn: socket.socket) -> None:
         conn.sendall(f"exit {status if status >= 0 else 128 - status}\n".encode())
     except OSError:
         pass
+
+
+def _kernel_child(peer: _Peer, stdio: list[int], argv: list[str], report: int) -> None:
+    """The forked kernel: enter the sandbox, report failure (or close the pipe), run ipykernel; never returns."""
+    try:
+        peer.enter(stdio, keep=report)
+    except BaseException as error:  # noqa: BLE001 - the manager refuses, and the client starts cold
+        os.write(report, f"could not enter the sandbox: {error!r}".encode())
+        os._exit(1)
+    os.close(report)
+    try:
+        _run_kernel(argv)
+    finally:
+        os._exit(1)  # the kernel never returns into the zygote's loop
 
 
 class _Peer:
@@ -253,7 +289,7 @@ class _Peer:
             raise MemoryError(f"the memory limit of {soft >> 20} MiB leaves a warm kernel "
                               f"({template_bytes >> 20} MiB imported) too little room")
 
-    def enter(self, stdio: list[int]) -> None:
+    def enter(self, stdio: list[int], keep: int) -> None:
         """Become confined like the peer (run in the freshly forked kernel, before any of its code)."""
         for folder in self.cgroups:
             (folder / "cgroup.procs").write_text("0")
@@ -280,7 +316,8 @@ class _Peer:
             raise PermissionError("could not drop to the sandbox's user")
         _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
         _prctl(PR_SET_DUMPABLE, 1)  # as after an exec: the kernel may read its own /proc entries
-        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        os.closerange(3, keep)  # everything of the zygote's but the report pipe
+        os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         os.environ.clear()
         os.environ.update(self.environ)
 

@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograde import sandbox
+from autograde import sandbox, zygote
 from autograde.execute import Limits
 from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, limits_config
 
@@ -235,3 +235,80 @@ def test_limits_reach_the_manager_and_reject_nonsense():
     assert km.memory_bytes == 1 << 30 and km.processes == sandbox.DEFAULT_PROCESSES
     with pytest.raises(ValueError, match="memory_bytes"):
         km.limits = Limits(memory_bytes=0)
+
+
+# -- warm starts: kernels forked from the zygote must be confined exactly like cold ones ---------------
+
+needs_warm = pytest.mark.skipif(not zygote.warm_start_possible(), reason="warm starts need root")
+CONFINEMENT_PROBE = """
+    import os, sys, json
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+    facts = {
+        "ids": [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()],
+        "capabilities": [status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")],
+        "no_new_privs": status["NoNewPrivs"].strip(),
+        "root": sorted(os.listdir("/")),
+        "cwd": os.getcwd(),
+        "environment": sorted(os.environ),
+        "limits": open("/proc/self/limits").read().splitlines(),
+        "processes": sorted(int(p) > 9 for p in os.listdir("/proc") if p.isdigit()),
+        "network": sorted(line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]),
+        "session leader": os.getsid(0) == os.getpid(),
+    }
+    print(json.dumps({"warm": "torch" in sys.modules, "facts": facts}))
+"""
+
+
+def probe(tmp_path: Path, name: str, limits: Limits = Limits(), **options) -> tuple[dict, set[int], list[str]]:
+    scratch = tmp_path / name
+    scratch.mkdir()
+    nb, km, error, seen = run_cells([CONFINEMENT_PROBE, "import os; print(os.getpid())"], scratch, limits, **options)
+    assert error is None, error
+    return json.loads(stdout(nb.cells[0])), seen, km.resource_notes()
+
+
+@needs_bwrap
+@needs_cgroups
+@needs_warm
+def test_warm_kernel_is_confined_exactly_like_a_cold_one(tmp_path):
+    cold, cold_seen, _ = probe(tmp_path, "cold", warm_start=False)
+    warm, warm_seen, _ = probe(tmp_path, "warm")
+    assert not cold["warm"] and warm["warm"]  # the forked kernel has torch imported before any cell ran
+    facts = warm["facts"]
+    assert facts["ids"][:3] == [sandbox.NOBODY] * 3 and facts["capabilities"][2] == "0000000000000000"
+    assert facts["cwd"].endswith("/warm") and cold["facts"]["cwd"].endswith("/cold")
+    facts["cwd"] = cold["facts"]["cwd"]
+    # Expected differences: the client waits in the sandbox too, its socket and script are under /run,
+    # and the kernel leads a session of its own (no terminal), where the cold one shares bwrap's.
+    assert facts.pop("processes") == cold["facts"].pop("processes") + [False]
+    assert facts.pop("root") == sorted(cold["facts"].pop("root") + ["run"])
+    assert facts.pop("session leader") and not cold["facts"].pop("session leader")
+    assert facts == cold["facts"]
+    # The client, bubblewrap's init and the kernel were all in the sandbox's cgroup, and are gone with it.
+    assert len(warm_seen) >= 3
+    assert_gone(warm_seen | cold_seen)
+
+
+@needs_bwrap
+@needs_warm
+def test_warm_kernels_share_no_state(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    leave = "import torch, numpy, random; torch.left_behind = 1; open('/tmp/mark', 'w').close()\n" \
+            "print(numpy.random.randint(1 << 30), random.randrange(1 << 30))"
+    look = "import os, torch, numpy, random; print(hasattr(torch, 'left_behind'), os.path.exists('/tmp/mark'))\n" \
+           "print(numpy.random.randint(1 << 30), random.randrange(1 << 30))"
+    nb1, *_ = run_cells([leave], first)
+    nb2, *_ = run_cells([look], second)
+    seen_first, (flags, seen_second) = stdout(nb1.cells[0]).split(), stdout(nb2.cells[0]).splitlines()
+    assert flags == "False False"
+    assert seen_second.split() != seen_first  # each kernel's random generators are seeded afresh
+
+
+@needs_bwrap
+@needs_warm
+def test_memory_limit_too_small_for_a_warm_kernel_starts_cold(tmp_path):
+    result, seen, _ = probe(tmp_path, "small", Limits(memory_bytes=800 << 20))
+    assert not result["warm"] and result["facts"]["ids"][0] == sandbox.NOBODY
+    assert_gone(seen)
