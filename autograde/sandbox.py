@@ -311,7 +311,7 @@ class SandboxKernelManager(AsyncKernelManager):
             warnings.warn(message, RuntimeWarning, stacklevel=2)
             log.warning(message)
         warm = self.warm_start and self.sandboxed and zygote.warm_start_possible() and not _cold_requested()
-        self._zygote = zygote.shared_zygote() if warm else None
+        self._zygote = zygote.shared_zygote(kernel_environment(dict(os.environ))) if warm else None
         self.scratch = Path(kw.get("cwd") or self.scratch or tempfile.mkdtemp(prefix="sandbox-scratch-")).resolve()
         kw["cwd"] = str(self.scratch)
         self._connection_dir = Path(tempfile.mkdtemp(prefix="sandbox-kernel-"))
@@ -390,12 +390,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def _kernel_env(self) -> dict[str, str]:
         """The kernel's environment: the harmless variables of ours plus a private home."""
-        source = dict(os.environ)
-        source.update((self._launch_args or {}).get("env") or {})
-        env = {k: v for k, v in source.items() if k in ENV_NAMES or k.startswith(ENV_PREFIXES)}
-        env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", TMPDIR="/tmp",
-                   PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin")
-        return env
+        return kernel_environment({**os.environ, **((self._launch_args or {}).get("env") or {})})
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         if os.geteuid() == 0 and self.sandboxed:
@@ -502,7 +497,15 @@ def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> None:
     cls = resolve_class(manager)
     if (isinstance(cls, type) and issubclass(cls, SandboxKernelManager) and cls.warm_start.default_value
             and bwrap_status()[0] and zygote.warm_start_possible() and not _cold_requested()):
-        zygote.shared_zygote(env)
+        zygote.shared_zygote(kernel_environment({**os.environ, **env}))
+
+
+def kernel_environment(source: dict[str, str]) -> dict[str, str]:
+    """The harmless variables of ``source`` plus a private home: what a kernel (or the zygote) may see."""
+    env = {k: v for k, v in source.items() if k in ENV_NAMES or k.startswith(ENV_PREFIXES)}
+    env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", TMPDIR="/tmp",
+               PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin")
+    return env
 
 
 def _cold_requested() -> bool:

@@ -78,13 +78,16 @@ def _prctl(option: int, value: int) -> int:
 class Zygote:
     """A running zygote process and its socket; it exits when this process (and its forks) are gone."""
 
-    def __init__(self, env: dict[str, str] | None = None):
+    def __init__(self, env: dict[str, str]):
         self.owner = os.getpid()
         self.folder = Path(tempfile.mkdtemp(prefix="course-zygote-"))  # 0700: only root reaches it here
         self.socket_path = self.folder / "zygote.sock"
-        environment = dict(os.environ, **(env or {}))
-        environment.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-        environment["MPLCONFIGDIR"] = str(self.folder / "matplotlib")
+        # Its whole environment is ``env``: every kernel's memory holds a copy of the zygote's initial
+        # environment (/proc/self/environ), so nothing of the grader's (tokens, paths) may be in it.
+        environment = dict(env, HOME=str(self.folder), MPLCONFIGDIR=str(self.folder / "matplotlib"),
+                           MPLBACKEND="module://matplotlib_inline.backend_inline")
+        if "PYTHONPATH" in os.environ:  # how this process found autograde, if not installed
+            environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
         # The socket exists before the zygote has imported anything: early clients wait in its backlog.
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.socket_path))
@@ -129,8 +132,9 @@ def warm_start_possible() -> bool:
     return sys.platform.startswith("linux") and os.geteuid() == 0
 
 
-def shared_zygote(env: dict[str, str] | None = None) -> Zygote:
-    """This process's zygote, started on first use (call it before forking workers to share one)."""
+def shared_zygote(env: dict[str, str]) -> Zygote:
+    """This process's zygote, started on first use with environment ``env`` (only what kernels may see);
+    call it before forking workers to share one."""
     global _shared
     with _shared_lock:  # dask runs executions in threads
         if _shared is None or not _shared.alive():

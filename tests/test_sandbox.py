@@ -312,3 +312,32 @@ def test_memory_limit_too_small_for_a_warm_kernel_starts_cold(tmp_path):
     result, seen, _ = probe(tmp_path, "small", Limits(memory_bytes=800 << 20))
     assert not result["warm"] and result["facts"]["ids"][0] == sandbox.NOBODY
     assert_gone(seen)
+
+
+MEMORY_SCAN = """
+    import re, sys
+    secret = re.compile(rb"s3cre[t]-valu[e]")  # a pattern that does not contain the secret itself
+    found = 0
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as memory:
+        for line in maps:
+            fields = line.split()
+            if "r" not in fields[1] or (len(fields) > 5 and not fields[5].startswith("[")) and fields[4] != "0":
+                continue  # only memory of the process itself: heap, stack, anonymous mappings
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            try:
+                memory.seek(start)
+                found += len(secret.findall(memory.read(end - start)))
+            except (OSError, OverflowError, ValueError):
+                pass
+    print("torch" in sys.modules, found)
+"""
+
+
+@needs_bwrap
+@needs_warm
+def test_warm_kernel_holds_nothing_of_the_graders_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "s3cret-" + "value")
+    monkeypatch.setattr(zygote, "_shared", None)  # the next kernel's zygote starts with the secret around
+    nb, km, error, seen = run_cells([MEMORY_SCAN], tmp_path)
+    assert error is None, error
+    assert stdout(nb.cells[0]).split() == ["True", "0"]  # a warm kernel, and no copy of the secret anywhere
