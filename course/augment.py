@@ -15,26 +15,53 @@ SIDE = 28  # Fashion-MNIST images are 28 x 28 pixels
 def augment_batch(x: torch.Tensor, noise_sigma: float = 0.0, flip_horizontal: bool = False,
                   shift: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
     """Augment a batch of flattened square images (B, side*side); returns a new tensor."""
-    batch, pixels = x.shape
+    draws = draw_augmentation(x, bool(noise_sigma), flip_horizontal, shift, generator)
+    return apply_augmentation(x, noise_sigma, *draws)
+
+
+def image_side(pixels: int) -> int:
     side = round(pixels ** 0.5)
     if side * side != pixels:
         raise ValueError(f"augment_batch expects flattened square images, got {pixels} pixels per row")
+    return side
+
+
+def draw_augmentation(x: torch.Tensor, noise: bool, flip_horizontal: bool, shift: int,
+                      generator: torch.Generator | None = None) -> tuple:
+    """The random numbers ``augment_batch`` uses for a batch ``x`` (B, pixels), in its order:
+    unit noise (B, pixels), flip mask (B,), shifts (B, 2); None for each that is off."""
+    batch, pixels = x.shape
+    image_side(pixels)
     device = x.device
     # Draw where the generator lives (CPU generators stay reproducible with GPU data), then move.
     source = generator.device if generator is not None else device
-    if noise_sigma:
-        x = x + noise_sigma * torch.randn(x.shape, generator=generator, device=source).to(device)
-    images = x.reshape(batch, side, side)
-    if flip_horizontal:
-        flip = torch.rand(batch, generator=generator, device=source).to(device) > 0.5  # (B,)
-        images = torch.where(flip[:, None, None], images.flip(2), images)
-    if shift:
-        shifts = torch.randint(-int(shift), int(shift) + 1, (batch, 2), generator=generator, device=source).to(device)
-        positions = torch.arange(side, device=device)
-        rows = (positions[None, :] - shifts[:, :1]) % side  # (B, side): torch.roll's convention
-        cols = (positions[None, :] - shifts[:, 1:]) % side
-        images = images[torch.arange(batch, device=device)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    return images.reshape(batch, pixels)
+    noise = torch.randn(x.shape, generator=generator, device=source).to(device) if noise else None
+    flip = torch.rand(batch, generator=generator, device=source).to(device) > 0.5 if flip_horizontal else None
+    shifts = torch.randint(-int(shift), int(shift) + 1, (batch, 2), generator=generator,
+                           device=source).to(device) if shift else None
+    return noise, flip, shifts
+
+
+def apply_augmentation(x: torch.Tensor, noise_sigma, noise: torch.Tensor | None = None,
+                       flip: torch.Tensor | None = None, shifts: torch.Tensor | None = None) -> torch.Tensor:
+    """Augment flattened images x (..., B, pixels) with drawn numbers: add ``noise_sigma * noise``,
+    mirror where ``flip`` (..., B), roll by ``shifts`` (..., B, 2) pixels (torch.roll's direction).
+    ``noise_sigma`` may be a tensor that broadcasts, e.g. one sigma per model (M, 1, 1)."""
+    pixels = x.shape[-1]
+    side = image_side(pixels)
+    if noise is not None:
+        x = x + noise_sigma * noise
+    images = x.reshape(*x.shape[:-1], side, side)
+    if flip is not None:
+        images = torch.where(flip[..., None, None], images.flip(-1), images)
+    if shifts is not None:
+        positions = torch.arange(side, device=x.device)
+        rows = (positions - shifts[..., :1]) % side  # (..., B, side)
+        cols = (positions - shifts[..., 1:]) % side
+        images = images.expand(*rows.shape[:-1], side, side)
+        images = images.gather(-2, rows[..., :, None].expand(images.shape))
+        images = images.gather(-1, cols[..., None, :].expand(images.shape))
+    return images.reshape(*images.shape[:-2], pixels)
 
 
 class NoisyDataset(Dataset):

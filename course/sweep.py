@@ -44,7 +44,7 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from .augment import NoisyDataset
+from .augment import NoisyDataset, apply_augmentation, draw_augmentation
 from .device import detect_device
 from .history import History
 from .training import (EVAL_ROWS, PHASES, STATS, BatchOrder, OutputStats, TensorBatches, append, as_tensors,
@@ -203,6 +203,7 @@ class StackedNets:
                     setattr(net[i], name, nn.Parameter(stacked.detach()[m]))  # shares the stacked storage
                 self.stacked[(i, name)] = stacked
         self.copy = any(getattr(layer, "inplace", False) for layer in self.layers)
+        self.buffer: torch.Tensor | None = None
         weight = first_weight(nets[0])
         self.first = next(s for (i, name), s in self.stacked.items() if getattr(nets[0][i], name) is weight)
 
@@ -222,6 +223,18 @@ class StackedNets:
             for m, net in enumerate(self.nets):
                 getattr(net[i], name).grad = stacked.grad[m]
 
+    def first_magnitudes(self) -> torch.Tensor:
+        """Sums of |gradient| and |weight| of each model's first weight matrix: (2, M).
+
+        Through one kept buffer: a fresh (M, ...) temporary each step costs page faults.
+        """
+        if self.buffer is None:
+            self.buffer = torch.empty_like(self.first)
+        sums = []
+        for tensor in (self.first.grad, self.first.detach()):
+            sums.append(torch.abs(tensor, out=self.buffer).sum((1, 2)))
+        return torch.stack(sums)
+
     def forward(self, x: torch.Tensor, stats: OutputStats | None = None) -> torch.Tensor:
         """Outputs (models, batch, classes) for a shared input (batch, features) or one per model."""
         h = x
@@ -233,10 +246,10 @@ class StackedNets:
                     flat_bias = bias.reshape(-1) if bias is not None else None
                     h = F.linear(h, weight.reshape(models * width, -1), flat_bias)  # (B, M * width)
                     h = h.view(len(h), models, width).transpose(0, 1)  # (M, B, width)
-                elif bias is not None:
-                    h = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))  # (M, B, width)
-                else:
-                    h = torch.bmm(h, weight.transpose(1, 2))
+                else:  # as (W h^T)^T, so the weight's gradient comes out in the weight's own layout
+                    h_t = h.transpose(1, 2)  # (M, features, B)
+                    h = (torch.baddbmm(bias.unsqueeze(2), weight, h_t) if bias is not None
+                         else torch.bmm(weight, h_t)).transpose(1, 2)  # (M, B, width)
             else:
                 h = layer(h)
             if stats is not None:  # a copy where an in-place layer would overwrite the kept output
@@ -252,7 +265,8 @@ def train_together(nets: list[nn.Sequential], experiments: list[Experiment], tra
     epochs, batch_size = experiments[0].epochs, experiments[0].batch_size
     sources = {phase: TensorBatches(*[t.to(device) for t in as_tensors(data)[:2]])
                for phase, data in (("train", train), ("validation", validation))}
-    augmenters = [_training_set(train, e, seed).augment if e.augment else None for e in experiments]
+    datasets = [_training_set(train, e, seed) if e.augment else None for e in experiments]
+    augment = SharedAugmentation(datasets) if any(datasets) else None
     optimizers = _shared_optimizers(nets, experiments)
     orders = BatchOrder(len(sources["train"]), seed)
     histories = [History() for _ in nets]
@@ -267,7 +281,7 @@ def train_together(nets: list[nn.Sequential], experiments: list[Experiment], tra
             for phase in PHASES:
                 training = phase == "train"
                 records = _run_phase_together(stacked, phase, sources[phase], order if training else None,
-                                              batch_size, augmenters, optimizers, layer_stats, keep_outputs)
+                                              batch_size, augment, optimizers, layer_stats, keep_outputs)
                 for history, record in zip(histories, records):
                     record[f"{phase} steps"] *= epoch + 1
                     append(history, record)
@@ -291,11 +305,38 @@ def _shared_optimizers(nets: list[nn.Module], experiments: list[Experiment]) -> 
     return [e.make_optimizer(parameters) for e, parameters in by_setting.values()]
 
 
+class SharedAugmentation:
+    """Every model's augmentation of a shared batch at once: (B, pixels) -> (M, B, pixels).
+
+    Each model gets the numbers its own ``NoisyDataset`` would draw. The sweep seeds them all
+    alike, so models that draw the same kinds of numbers (noise or not, flips or not, the same
+    shift) get the same numbers: each kind is drawn once, from one of their generators.
+    """
+
+    def __init__(self, datasets: list[NoisyDataset | None]):
+        self.kinds = [(d.noise_sigma > 0, d.flip_horizontal, d.shift) if d is not None else None for d in datasets]
+        self.generators = {kind: d.generator for kind, d in zip(self.kinds, datasets) if kind is not None}
+        self.sigma = torch.tensor([d.noise_sigma if d is not None else 0.0 for d in datasets])[:, None, None]
+
+    def __repr__(self) -> str:
+        return f"SharedAugmentation({len(self.kinds)} models, {len(self.generators)} kinds of draws)"
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        drawn = {kind: draw_augmentation(x, *kind, generator) for kind, generator in self.generators.items()}
+        per_model = list(zip(*[drawn.get(kind, (None, None, None)) for kind in self.kinds]))  # noise, flip, shifts
+        defaults = (torch.zeros_like(x), torch.zeros(len(x), dtype=torch.bool, device=x.device),
+                    torch.zeros(len(x), 2, dtype=torch.long, device=x.device))
+        noise, flip, shifts = [torch.stack([d if d is not None else default for d in draws])
+                               if any(d is not None for d in draws) else None
+                               for draws, default in zip(per_model, defaults)]
+        return apply_augmentation(x, self.sigma.to(x.device), noise, flip, shifts)
+
+
 def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches, order, batch_size: int,
-                        augmenters: list, optimizers: list, layer_stats: bool, keep_outputs: bool) -> list[dict]:
+                        augment, optimizers: list, layer_stats: bool, keep_outputs: bool) -> list[dict]:
     """One pass of all models over one phase's data; one history record per model."""
     training = order is not None
-    augmenting = training and any(augmenters)
+    augmenting = training and augment is not None
     models, device = len(stacked), source.x.device
     losses, sizes, outputs, targets, magnitudes = [], [], [], [], []
     stats = OutputStats(len(stacked.layers), batch_dim=1) if layer_stats else None
@@ -304,8 +345,8 @@ def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches,
         stats.split = batch_size if step_rows > batch_size else None
     with torch.set_grad_enabled(training):
         for x, y in source.batches(order, step_rows):
-            if augmenting:  # each model its own draws, from its own generator, as fit would make them
-                x = torch.stack([augment(x) if augment else x for augment in augmenters])  # (M, B, pixels)
+            if augmenting:
+                x = augment(x)  # (M, B, pixels)
             output = stacked.forward(x, stats)  # (M, B, classes)
             # (B, classes, M) against (B, M): every model's per-sample losses in one call
             loss = F.cross_entropy(output.permute(1, 2, 0), y[:, None].expand(-1, models), reduction="none").mean(0)
@@ -317,8 +358,7 @@ def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches,
                 stacked.zero_grad()
                 loss.sum().backward()  # model m's loss reaches only model m's slice of the weights
                 stacked.share_grads()
-                weight = stacked.first
-                magnitudes.append(torch.stack([weight.grad.abs().sum((1, 2)), weight.detach().abs().sum((1, 2))]))
+                magnitudes.append(stacked.first_magnitudes())
                 for optimizer in optimizers:
                     optimizer.step()
     weights = torch.tensor(sizes, dtype=torch.float32, device=device)
