@@ -341,3 +341,33 @@ def test_warm_kernel_holds_nothing_of_the_graders_environment(tmp_path, monkeypa
     nb, km, error, seen = run_cells([MEMORY_SCAN], tmp_path)
     assert error is None, error
     assert stdout(nb.cells[0]).split() == ["True", "0"]  # a warm kernel, and no copy of the secret anywhere
+
+
+ASK_THE_ZYGOTE = """
+    import glob, json, os, socket, time
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect("/run/course-zygote/zygote.sock")
+    probe = "import os; os.mkdir('/tmp/probe-%d' % os.getuid())"
+    request = {"argv": [f"--IPKernelApp.exec_lines={[probe]!r}", "-f", "/tmp/second-kernel.json"]}
+    socket.send_fds(conn, [json.dumps(request).encode() + b"\\n"], [0, 1, 2])
+    print(conn.makefile().readline().split()[0])
+    for _ in range(300):
+        if glob.glob("/tmp/probe-*"):
+            break
+        time.sleep(0.1)
+    print("probe:", glob.glob("/tmp/probe-*"))
+    conn.close()
+"""
+
+
+@needs_bwrap
+@needs_warm
+def test_a_kernel_asking_the_zygote_gets_a_kernel_confined_like_itself(tmp_path):
+    nb, km, error, seen = run_cells([ASK_THE_ZYGOTE], tmp_path)
+    assert error is None, error
+    lines = stdout(nb.cells[0]).splitlines()  # the second kernel's warnings may come in between
+    started, probe = lines[0], [line for line in lines if line.startswith("probe: ")][0][7:]
+    assert started == "started", lines
+    # The second kernel ran as nobody, in this sandbox: it wrote to this sandbox's private /tmp.
+    assert probe == str([f"/tmp/probe-{sandbox.NOBODY}"])
+    assert_gone(seen)
