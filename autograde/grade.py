@@ -142,8 +142,6 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
                     seals[job.key] = _seal(job)  # checkpoint cells whose answers only this process knows
                     yield job
 
-        if not scheduler:  # one zygote for all local workers (dask workers each start their own)
-            sandbox.start_warm_kernels(settings.kernel_manager_class, settings.env)
         results = run_dask(jobs(), settings, scheduler) if scheduler else run_local(jobs(), settings, workers)
         with bar:
             for job, result, attempts in results:

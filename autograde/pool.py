@@ -49,6 +49,9 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     so it starts in milliseconds (a forkserver or spawn would import them again, seconds per start on a
     busy machine); the child never touches the gradebook connection it inherits.
     """
+    from .sandbox import start_warm_kernels
+
+    start_warm_kernels(settings.kernel_manager_class, settings.env)  # one zygote for all the forks
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
     pending = iter(jobs)  # pulled lazily, so executions start while the parent still prepares the rest
