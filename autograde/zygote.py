@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import importlib
 import json
 import logging
@@ -55,6 +56,7 @@ CLONE_NEWPID = 0x20000000
 MAX_MANAGERS = 64  # kernels started and running at once; beyond that requests are refused (cold start)
 REQUEST_SECONDS = 10  # a client that connects and sends nothing is dropped after this
 MEMORY_MARGIN = 1 << 30  # a warm kernel needs this much RLIMIT_DATA beyond what the template holds
+NEEDED_CAPABILITIES = (6, 7, 18, 19, 21)  # SETGID, SETUID, SYS_CHROOT, SYS_PTRACE, SYS_ADMIN
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -127,9 +129,21 @@ _shared: Zygote | None = None
 _shared_lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=None)
 def warm_start_possible() -> bool:
-    """Entering another process's namespaces needs root (as the sandbox does to become ``nobody``)."""
-    return sys.platform.startswith("linux") and os.geteuid() == 0
+    """Whether we may enter other processes' namespaces and change user: root with the capabilities
+    (a container may withhold them), and setns not blocked (probed on our own UTS namespace)."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return False
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    effective = int(status["CapEff"].strip(), 16)
+    if not all(effective >> cap & 1 for cap in NEEDED_CAPABILITIES):
+        return False
+    fd = os.open("/proc/self/ns/uts", os.O_RDONLY)
+    try:
+        return _libc.setns(fd, NAMESPACES["uts"]) == 0
+    finally:
+        os.close(fd)
 
 
 def shared_zygote(env: dict[str, str]) -> Zygote:
