@@ -4,8 +4,10 @@ The call and the history keys match the Radboud-style assignments, so their note
 unchanged. Data that can live on the device (a ``TensorDataset``, Fashion-MNIST from
 ``course``, a ``Subset`` or ``NoisyDataset`` over either) is batched by index on the device
 and augmented a whole batch at a time; any other ``Dataset`` goes through a ``DataLoader``
-in the same batch order. Either way every step only queues work: losses, outputs and layer
-statistics stay on the device as per-step tensors and are read once per phase and epoch.
+in the same batch order. Either way every step only queues work: losses and outputs stay on
+the device as per-step tensors, each layer's outputs are kept and reduced to the per-batch
+statistics once per phase (``OutputStats``), and everything is read once per phase and epoch.
+Validation runs in steps of about EVAL_ROWS samples where that changes no number (``eval_rows``).
 """
 from __future__ import annotations
 
@@ -266,7 +268,8 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
         progress: bool = True, layer_stats: bool = True, keep_outputs: bool = True) -> History:
     """Train ``net`` on ``train``, evaluate on ``validation`` after every epoch; return the ``History``.
 
-    Losses and accuracies are per-sample means over the epoch. ``seed`` fixes the batch order
+    Losses and accuracies are per-sample means over the epoch; each layer's output mean, abs mean
+    and std are means over the epoch's batches of ``batch_size``. ``seed`` fixes the batch order
     (by default it comes from torch's global generator, so ``torch.manual_seed`` fixes it too).
     """
     if epochs < 0 or batch_size < 1:

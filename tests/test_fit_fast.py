@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from course import NoisyDataset, fashion_mnist_split, fit
-from course.training import LoaderBatches, TensorBatches, batch_source
+from course.training import LoaderBatches, TensorBatches, batch_source, eval_rows
 from conftest import REPO, PlainDataset
 
 
@@ -89,6 +89,28 @@ def test_layer_stats_and_outputs_mean_what_the_seed_computes(data):
     # Training outputs are stored in dataset order although the batches were shuffled.
     assert not np.allclose(history["train outputs"][0], history["train outputs"][-1])
     assert history["train mean abs weight"][-1] > 0 and history["train mean abs grad"][-1] > 0
+
+
+def test_validation_takes_large_steps_only_where_that_changes_no_number():
+    cross_entropy = nn.functional.cross_entropy
+    assert eval_rows(build_net(), cross_entropy, 32) == 1024
+    assert eval_rows(build_net(batch_norm=True), cross_entropy, 32) == 1024  # running statistics in eval mode
+    assert eval_rows(build_net(), nn.CrossEntropyLoss(), 100) == 1000
+    batch_statistics = nn.Sequential(nn.Linear(784, 32), nn.BatchNorm1d(32, track_running_stats=False))
+    assert eval_rows(batch_statistics, cross_entropy, 32) == 32
+    assert eval_rows(nn.Sequential(nn.Linear(784, 10), nn.Softmax(dim=0)), cross_entropy, 32) == 32
+    assert eval_rows(build_net(), lambda output, y: cross_entropy(output, y, reduction="sum"), 32) == 32
+
+
+def test_in_place_layers_do_not_change_the_layer_statistics(data):
+    train_set, validation_set = data
+    _, plain = train(5, train_set, validation_set)
+    torch.manual_seed(5)
+    net = build_net()
+    net[1].inplace = True  # ReLU(inplace=True) overwrites the first Linear's output
+    history = fit(net, train_set, validation_set, torch.optim.Adam(net.parameters(), lr=1e-2), epochs=3,
+                  batch_size=32, seed=7, progress=False)
+    assert_same_history(plain, history)
 
 
 def test_augmented_fast_path_is_reproducible_and_augments(data):
