@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 from .augment import NoisyDataset, apply_augmentation, draw_augmentation
 from .device import detect_device
 from .history import History
+from .parallel import default_workers, run_jobs
 from .training import (EVAL_ROWS, PHASES, STATS, BatchOrder, OutputStats, TensorBatches, append, as_tensors,
                        correct_count, cpu_threads, first_weight, fit, fused_step, phase_record)
 
@@ -125,12 +126,14 @@ def _experiment(settings: dict, defaults: dict) -> Experiment:
 def sweep(build_net: Callable, train: Dataset, validation: Dataset, experiments: Sequence[dict],
           epochs: int = 25, device: str | torch.device = "cpu", *, batch_size: int = 32,
           optimizer: str | type = "adam", lr: float = 1e-3, seed: int = 0, batched: bool = True,
-          progress: bool = True, layer_stats: bool = True, keep_outputs: bool = True) -> dict[str, History]:
+          progress: bool = True, layer_stats: bool = True, keep_outputs: bool = True,
+          workers: int | None = None) -> dict[str, History]:
     """Train one network per experiment; return ``{title: History}`` in the experiments' order.
 
     See the module docstring for the experiment settings. ``seed`` fixes the batch order, the
     augmentation draws and (unless an experiment sets its own) the initial weights.
-    ``batched=False`` trains every experiment alone through ``fit``.
+    ``batched=False`` trains every experiment alone through ``fit``. Independent groups train side
+    by side in ``workers`` processes (default: one per CPU core; one on a GPU or under grading).
     """
     device = detect_device(verbose=False) if str(device) == "auto" else torch.device(device)
     defaults = {"build_net": build_net, "optimizer": optimizer, "lr": lr, "batch_size": batch_size,
@@ -145,24 +148,47 @@ def sweep(build_net: Callable, train: Dataset, validation: Dataset, experiments:
         net = e.make_net().to(device)
         key = _group_key(net, e, train) if batched else None
         groups.setdefault(key if key is not None else id(e), []).append((e, net))
-    histories: dict[str, History] = {}
-    bar = tqdm(total=sum(e.epochs for e in planned), desc="Sweep", unit="epoch", disable=not progress)
-    with bar:
-        for members in groups.values():
+    units = _split_for(workers if workers is not None else default_workers(device), list(groups.values()), train)
+
+    def job(members: list) -> Callable:
+        def run(progress: Callable[[int], None]) -> dict[str, History]:
             if len(members) == 1:
                 e, net = members[0]
-                bar.set_postfix_str(e.title)
-                histories[e.title] = fit(net, _training_set(train, e, seed), validation, e.make_optimizer(
-                    net.parameters()), e.epochs, e.batch_size, device, seed=seed, progress=progress,
-                    layer_stats=layer_stats, keep_outputs=keep_outputs)
-                bar.update(e.epochs)
-            else:
-                bar.set_postfix_str(f"{len(members)} models together")
-                found = train_together([net for _, net in members], [e for e, _ in members], train, validation,
-                                       device, seed=seed, layer_stats=layer_stats, keep_outputs=keep_outputs,
-                                       on_epoch=lambda: bar.update(len(members)))
-                histories.update(found)
+                history = fit(net, _training_set(train, e, seed), validation, e.make_optimizer(net.parameters()),
+                              e.epochs, e.batch_size, device, seed=seed, progress=False,
+                              layer_stats=layer_stats, keep_outputs=keep_outputs, on_epoch=lambda _: progress(1))
+                return {e.title: history}
+            return train_together([net for _, net in members], [e for e, _ in members], train, validation,
+                                  device, seed=seed, layer_stats=layer_stats, keep_outputs=keep_outputs,
+                                  on_epoch=lambda: progress(len(members)))
+        return run
+
+    histories: dict[str, History] = {}
+    with tqdm(total=sum(e.epochs for e in planned), desc="Sweep", unit="epoch", disable=not progress) as bar:
+        for found in run_jobs([job(members) for members in units], len(units) and min(
+                len(units), workers if workers is not None else default_workers(device)), bar.update):
+            histories.update(found)
     return {title: histories[title] for title in titles}
+
+
+def _cost(members: list, train: Dataset) -> float:
+    """Rough seconds of a group of experiments: steps times (overhead + multiply-adds) per step."""
+    e, net = members[0]
+    steps = e.epochs * (len(train) // e.batch_size + 1)
+    work = e.batch_size * sum(p.numel() for _, n in members for p in n.parameters())
+    return steps * (1.0 + work / 3e6)
+
+
+def _split_for(workers: int, groups: list[list], train: Dataset) -> list[list]:
+    """Groups longest first; while there are fewer than ``workers``, halve the largest batched one."""
+    units = sorted(groups, key=lambda m: -_cost(m, train))
+    while len(units) < workers and any(len(m) > 1 for m in units):
+        largest = max((m for m in units if len(m) > 1), key=lambda m: _cost(m, train))
+        units.remove(largest)
+        half = len(largest) // 2
+        units += [largest[:half], largest[half:]]
+        units.sort(key=lambda m: -_cost(m, train))
+    return units
 
 
 def _training_set(train: Dataset, e: Experiment, seed: int) -> Dataset:

@@ -265,12 +265,14 @@ def correct_count(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.optim.Optimizer,
         epochs: int = 25, batch_size: int = 10, device: str | torch.device = "cpu", *,
         loss_fn: Callable = F.cross_entropy, shuffle: bool = True, seed: int | None = None,
-        progress: bool = True, layer_stats: bool = True, keep_outputs: bool = True) -> History:
+        progress: bool = True, layer_stats: bool = True, keep_outputs: bool = True,
+        on_epoch: Callable[[History], None] | None = None) -> History:
     """Train ``net`` on ``train``, evaluate on ``validation`` after every epoch; return the ``History``.
 
     Losses and accuracies are per-sample means over the epoch; each layer's output mean, abs mean
     and std are means over the epoch's batches of ``batch_size``. ``seed`` fixes the batch order
     (by default it comes from torch's global generator, so ``torch.manual_seed`` fixes it too).
+    ``on_epoch(history)`` is called after every epoch, e.g. to plot the curves so far.
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"fit needs epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
@@ -299,6 +301,8 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
                 append(history, {"epochs": epoch, "time": time.perf_counter() - start_time})
                 bar.set_postfix({"train loss": f"{history['train loss'][-1]:.3f}",
                                  "validation accuracy": f"{history['validation accuracy'][-1]:.3f}"})
+                if on_epoch is not None:
+                    on_epoch(history)
     finally:
         if stats is not None:
             stats.remove()

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from course import HistoryPlotter, NoisyDataset, fashion_mnist_split, fit, grid, sweep
+from course.parallel import run_jobs
 from course.sweep import Experiment, StackedNets, _group_key, _experiment
 from conftest import REPO
 
@@ -66,7 +67,8 @@ EXPERIMENTS = [
 
 @pytest.fixture(scope="module")
 def swept(data):
-    return sweep(build_net, *data, EXPERIMENTS, epochs=EPOCHS, batch_size=BATCH, seed=SEED, progress=False)
+    # Two worker processes: the groups train side by side in forked processes, as on a student's laptop.
+    return sweep(build_net, *data, EXPERIMENTS, epochs=EPOCHS, batch_size=BATCH, seed=SEED, progress=False, workers=2)
 
 
 def test_same_shape_experiments_share_one_batched_group(data):
@@ -84,6 +86,21 @@ def test_each_experiment_equals_fit_alone(swept, data, index):
     settings = EXPERIMENTS[index]
     title = list(swept)[index]
     assert_close(swept[title], fit_alone(settings, *data), title)
+
+
+def test_one_worker_gives_what_two_give(swept, data):
+    here = sweep(build_net, *data, EXPERIMENTS[:3] + EXPERIMENTS[6:], epochs=EPOCHS, batch_size=BATCH, seed=SEED,
+                 progress=False, workers=1)
+    for title, history in here.items():
+        assert_close(history, swept[title], title)
+
+
+def test_parallel_jobs_report_failures_and_deaths():
+    assert run_jobs([lambda progress: 1, lambda progress: progress(3) or 2], workers=2) == [1, 2]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        run_jobs([lambda progress: 1, lambda progress: 1 / 0], workers=2)
+    with pytest.raises(RuntimeError, match="died"):
+        run_jobs([lambda progress: os._exit(3), lambda progress: 1], workers=2)
 
 
 def test_histories_are_ready_for_history_plotter(swept):
