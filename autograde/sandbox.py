@@ -310,8 +310,7 @@ class SandboxKernelManager(AsyncKernelManager):
             message = f"SANDBOX OFF: {why}. Student code runs with your rights; only limits apply."
             warnings.warn(message, RuntimeWarning, stacklevel=2)
             log.warning(message)
-        warm = self.warm_start and self.sandboxed and zygote.warm_start_possible() and not _cold_requested()
-        self._zygote = zygote.shared_zygote(kernel_environment(dict(os.environ))) if warm else None
+        self._zygote = _warm_zygote(self.warm_start, {})
         self.scratch = Path(kw.get("cwd") or self.scratch or tempfile.mkdtemp(prefix="sandbox-scratch-")).resolve()
         kw["cwd"] = str(self.scratch)
         self._connection_dir = Path(tempfile.mkdtemp(prefix="sandbox-kernel-"))
@@ -495,9 +494,15 @@ def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> None:
     from .execute import resolve_class
 
     cls = resolve_class(manager)
-    if (isinstance(cls, type) and issubclass(cls, SandboxKernelManager) and cls.warm_start.default_value
-            and bwrap_status()[0] and zygote.warm_start_possible() and not _cold_requested()):
-        zygote.shared_zygote(kernel_environment({**os.environ, **env}))
+    _warm_zygote(isinstance(cls, type) and issubclass(cls, SandboxKernelManager) and cls.warm_start.default_value,
+                 env)
+
+
+def _warm_zygote(wanted: bool, env: dict[str, str]) -> zygote.Zygote | None:
+    """The shared zygote (started now if need be) when warm starts are wanted and work here, else None."""
+    if wanted and bwrap_status()[0] and zygote.warm_start_possible() and not _cold_requested():
+        return zygote.shared_zygote(kernel_environment({**os.environ, **env}))
+    return None
 
 
 def kernel_environment(source: dict[str, str]) -> dict[str, str]:

@@ -135,8 +135,7 @@ def warm_start_possible() -> bool:
     (a container may withhold them), and setns not blocked (probed on our own UTS namespace)."""
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         return False
-    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
-    effective = int(status["CapEff"].strip(), 16)
+    effective = int(_proc_status()["CapEff"].strip(), 16)
     if not all(effective >> cap & 1 for cap in NEEDED_CAPABILITIES):
         return False
     fd = os.open("/proc/self/ns/uts", os.O_RDONLY)
@@ -286,11 +285,10 @@ class _Peer:
                            if os.readlink(f"{proc}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}")}
         self.root = os.open(f"{proc}/root", os.O_RDONLY | os.O_DIRECTORY)
         self.cwd = os.open(f"{proc}/cwd", os.O_RDONLY | os.O_DIRECTORY)
-        status = dict(line.split(":", 1) for line in Path(f"{proc}/status").read_text().splitlines())
+        status = _proc_status(pid)
         self.uid = int(status["Uid"].split()[1])  # effective ids
         self.gid = int(status["Gid"].split()[1])
         self.groups = [int(g) for g in status["Groups"].split()]
-        self.no_new_privs = status.get("NoNewPrivs", "0").strip() == "1"
         self.limits = _read_limits(Path(f"{proc}/limits").read_text())
         raw = Path(f"{proc}/environ").read_bytes().split(b"\0")
         self.environ = dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
@@ -340,12 +338,14 @@ class _Peer:
         os.environ.update(self.environ)
 
 
+def _proc_status(pid: int | str = "self") -> dict[str, str]:
+    """/proc/PID/status as ``{field: value}``."""
+    return dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+
+
 def _own_data_bytes() -> int:
     """VmData of this process: what a forked kernel starts with against RLIMIT_DATA."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmData:"):
-            return int(line.split()[1]) << 10
-    return 0
+    return int(_proc_status().get("VmData", "0 kB").split()[0]) << 10
 
 
 LIMIT_NAMES = {"Max cpu time": "CPU", "Max file size": "FSIZE", "Max data size": "DATA",

@@ -148,7 +148,8 @@ def sweep(build_net: Callable, train: Dataset, validation: Dataset, experiments:
         net = e.make_net().to(device)
         key = _group_key(net, e, train) if batched else None
         groups.setdefault(key if key is not None else id(e), []).append((e, net))
-    units = _split_for(workers if workers is not None else default_workers(device), list(groups.values()), train)
+    workers = workers if workers is not None else default_workers(device)
+    units = _split_for(workers, list(groups.values()), train)
 
     def job(members: list) -> Callable:
         def run(progress: Callable[[int], None]) -> dict[str, History]:
@@ -165,8 +166,7 @@ def sweep(build_net: Callable, train: Dataset, validation: Dataset, experiments:
 
     histories: dict[str, History] = {}
     with tqdm(total=sum(e.epochs for e in planned), desc="Sweep", unit="epoch", disable=not progress) as bar:
-        for found in run_jobs([job(members) for members in units], len(units) and min(
-                len(units), workers if workers is not None else default_workers(device)), bar.update):
+        for found in run_jobs([job(members) for members in units], workers, bar.update):
             histories.update(found)
     return {title: histories[title] for title in titles}
 
