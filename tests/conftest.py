@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -63,3 +65,11 @@ class PlainDataset(Dataset):
 
     def __getitem__(self, index):
         return self.dataset[index]
+
+
+def run_benchmark(script: str, data: Path, timeout: int) -> str:
+    """Run ``benchmarks/<script> --quick`` on the data in ``data``; its standard output (it must succeed)."""
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), "--quick"], capture_output=True,
+                            text=True, timeout=timeout, env={**os.environ, "COURSE_DATA_DIR": str(data)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout

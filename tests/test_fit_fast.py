@@ -1,9 +1,6 @@
 """fit's tensor fast path gives the same History as the general DataLoader path, and the seed's numbers."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +10,7 @@ from torch.utils.data import Subset
 
 from course import NoisyDataset, fashion_mnist_split, fit
 from course.training import LoaderBatches, TensorBatches, batch_source, eval_rows
-from conftest import REPO, PlainDataset
+from conftest import PlainDataset, run_benchmark
 
 
 def build_net(batch_norm: bool = False) -> nn.Sequential:
@@ -141,8 +138,4 @@ def test_fit_rejects_bad_arguments(data):
 
 @pytest.mark.slow
 def test_fit_speed_benchmark_runs(fashion_root):
-    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "fit_speed.py"), "--quick"],
-                            capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "COURSE_DATA_DIR": str(fashion_root)})
-    assert result.returncode == 0, result.stderr
-    assert "speed-up of fit over the fastest reference" in result.stdout
+    assert "speed-up of fit over the fastest reference" in run_benchmark("fit_speed.py", fashion_root, timeout=600)

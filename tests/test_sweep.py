@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ from torch import nn
 from course import HistoryPlotter, NoisyDataset, fashion_mnist_split, fit, grid, sweep
 from course.parallel import run_jobs
 from course.sweep import Experiment, StackedNets, _group_key, _experiment
-from conftest import REPO
+from conftest import run_benchmark
 
 EPOCHS, BATCH, SEED = 2, 32, 5
 
@@ -152,8 +150,5 @@ def test_bad_experiments_get_clear_errors(call, message):
 
 @pytest.mark.slow
 def test_seed_grid_benchmark_runs(fashion_root):
-    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "seed_grid.py"), "--quick"],
-                            capture_output=True, text=True, timeout=900,
-                            env={**os.environ, "COURSE_DATA_DIR": str(fashion_root)})
-    assert result.returncode == 0, result.stderr
-    assert "whole grid" in result.stdout and "peak memory" in result.stdout
+    output = run_benchmark("seed_grid.py", fashion_root, timeout=900)
+    assert "whole grid" in output and "peak memory" in output
