@@ -30,7 +30,7 @@ import nbformat
 from tqdm import tqdm
 
 from .course_dir import course_directory, in_course, load_config, source_assignments
-from .execute import ExecutionResult, Limits, execute_notebook
+from .execute import ExecutionResult, Limits
 from .mutate import bound_names, equivalent_ids, mutants, select
 from .mutation_run import CellTimeouts, MutantResult, instrument, read_results
 from .pool import ExecuteSettings, run_local

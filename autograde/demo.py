@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from .classroom import make_class
-from .course_dir import report_dir, source_assignments
+from .course_dir import source_assignments
 from .execute import Limits
 from .feedback import feedback
 from .generate import generate

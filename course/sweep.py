@@ -45,10 +45,11 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from .augment import NoisyDataset, apply_augmentation, draw_augmentation
+from .batches import TensorBatches, as_tensors, in_memory
 from .device import detect_device
 from .history import History
 from .parallel import default_workers, run_jobs
-from .training import (EVAL_ROWS, PHASES, STATS, BatchOrder, OutputStats, TensorBatches, append, as_tensors,
+from .training import (EVAL_ROWS, PHASES, STATS, BatchOrder, OutputStats, append,
                        correct_count, cpu_threads, first_weight, fit, fused_step, phase_record)
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
@@ -136,6 +137,7 @@ def sweep(build_net: Callable, train: Dataset, validation: Dataset, experiments:
     by side in ``workers`` processes (default: one per CPU core; one on a GPU or under grading).
     """
     device = detect_device(verbose=False) if str(device) == "auto" else torch.device(device)
+    train, validation = in_memory(train, progress), in_memory(validation, progress)
     defaults = {"build_net": build_net, "optimizer": optimizer, "lr": lr, "batch_size": batch_size,
                 "epochs": epochs, "seed": seed}
     planned = [_experiment(settings, defaults) for settings in experiments]

@@ -2,9 +2,9 @@
 
 The call and the history keys match the Radboud-style assignments, so their notebooks run
 unchanged. Data that can live on the device (a ``TensorDataset``, Fashion-MNIST from
-``course``, a ``Subset`` or ``NoisyDataset`` over either) is batched by index on the device
-and augmented a whole batch at a time; any other ``Dataset`` goes through a ``DataLoader``
-in the same batch order. Either way every step only queues work: losses and outputs stay on
+``course`` or torchvision, a ``Subset`` or ``NoisyDataset`` over either: see ``batches``) is
+batched by index on the device and augmented a whole batch at a time; any other ``Dataset``
+goes through a ``DataLoader`` in the same batch order. Either way every step only queues work: losses and outputs stay on
 the device as per-step tensors, each layer's outputs are kept and reduced to the per-batch
 statistics once per phase (``OutputStats``), and everything is read once per phase and epoch.
 Validation runs in steps of about EVAL_ROWS samples where that changes no number (``eval_rows``).
@@ -14,16 +14,15 @@ from __future__ import annotations
 import itertools
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from .augment import NoisyDataset
+from .batches import batch_source
 from .device import detect_device
 from .history import History
 
@@ -69,73 +68,6 @@ def cpu_threads(device: torch.device, work: int):
     finally:
         if single:
             torch.set_num_threads(threads)
-
-
-class TensorBatches:
-    """A dataset held as tensors on the device, cut into batches by index; the one place data moves."""
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, augmenters=()):
-        self.x, self.y, self.augmenters = x, y, tuple(augmenters)
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __repr__(self) -> str:
-        return f"TensorBatches({len(self)} samples on {self.x.device}, {len(self.augmenters)} augmenters)"
-
-    def batches(self, order: torch.Tensor | None, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """(x, y) batches in ``order`` (None: dataset order, where the batches are views, no copies)."""
-        x, y = self.x, self.y
-        if order is not None:
-            index = order.to(x.device)
-            x, y = x[index], y[index]  # one gather per epoch instead of one per step
-        for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
-            for augment in self.augmenters:
-                xb = augment(xb)
-            yield xb, yb
-
-
-class LoaderBatches:
-    """Batches of any ``Dataset`` through a ``DataLoader`` that follows the given order."""
-
-    def __init__(self, dataset: Dataset, device: torch.device):
-        self.dataset, self.device = dataset, device
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __repr__(self) -> str:
-        return f"LoaderBatches({type(self.dataset).__name__}, {len(self)} samples -> {self.device})"
-
-    def batches(self, order: torch.Tensor | None, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        sampler = order.tolist() if order is not None else range(len(self.dataset))
-        for x, y in DataLoader(self.dataset, batch_size=batch_size, sampler=sampler):
-            yield x.to(self.device), y.to(self.device)
-
-
-def as_tensors(dataset) -> tuple[torch.Tensor, torch.Tensor, list] | None:
-    """(inputs, targets, augmenters) when the dataset is tensors underneath, else None."""
-    if isinstance(dataset, TensorDataset) and len(dataset.tensors) == 2:
-        return dataset.tensors[0], dataset.tensors[1], []
-    if isinstance(dataset, Subset):
-        inner = as_tensors(dataset.dataset)
-        if inner is not None:
-            index = torch.as_tensor(dataset.indices, dtype=torch.long)
-            return inner[0][index], inner[1][index], inner[2]
-    if isinstance(dataset, NoisyDataset):
-        inner = as_tensors(dataset.dataset)
-        if inner is not None:
-            return inner[0], inner[1], inner[2] + [dataset.augment]
-    return None
-
-
-def batch_source(dataset: Dataset, device: torch.device) -> TensorBatches | LoaderBatches:
-    """The fast tensor path where the dataset allows it, else a DataLoader."""
-    tensors = as_tensors(dataset)
-    if tensors is None:
-        return LoaderBatches(dataset, device)
-    x, y, augmenters = tensors
-    return TensorBatches(x.to(device), y.to(device), augmenters)
 
 
 def first_weight(net: nn.Module) -> torch.Tensor | None:
@@ -278,7 +210,7 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
         raise ValueError(f"fit needs epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
     device = detect_device(verbose=False) if str(device) == "auto" else torch.device(device)
     net.to(device)
-    sources = {"train": batch_source(train, device), "validation": batch_source(validation, device)}
+    sources = {phase: batch_source(data, device, progress) for phase, data in zip(PHASES, (train, validation))}
     orders = BatchOrder(len(sources["train"]), seed, shuffle)
     weight = first_weight(net)
     stats = LayerStats(net) if layer_stats else None

@@ -48,6 +48,12 @@ def fake_fashion_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def loader_only(monkeypatch) -> None:
+    """fit and sweep read no dataset into memory: what they cannot see through goes through a DataLoader."""
+    monkeypatch.setattr("course.batches.READ_LIMIT", 0)
+
+
+@pytest.fixture
 def data_env(fashion_root, monkeypatch) -> Path:
     """COURSE_DATA_DIR set for this test (and the kernels it starts)."""
     monkeypatch.setenv("COURSE_DATA_DIR", str(fashion_root))
@@ -55,7 +61,7 @@ def data_env(fashion_root, monkeypatch) -> Path:
 
 
 class PlainDataset(Dataset):
-    """A dataset fit cannot see through, so it takes the general DataLoader path."""
+    """A dataset fit cannot see through: with ``loader_only`` it takes the general DataLoader path."""
 
     def __init__(self, dataset):
         self.dataset = dataset

@@ -1,5 +1,4 @@
 """Fashion-MNIST loading and splitting, and the synthetic regression data."""
-from pathlib import Path
 
 import pytest
 import torch
@@ -8,7 +7,6 @@ from conftest import SHARED_DATA
 from course import (CLASS_NAMES, DataNotFoundError, data_dir, fashion_mnist, fashion_mnist_split,
                     linear_data, polynomial_data, polynomial_features)
 from course.data import stratified_split
-from fake_fashion import write_fake_fashion_mnist
 
 
 def test_loads_generated_idx_files_as_flat_floats(fake_fashion_root):

@@ -9,7 +9,8 @@ from torch import nn
 from torch.utils.data import Subset
 
 from course import NoisyDataset, fashion_mnist_split, fit
-from course.training import LoaderBatches, TensorBatches, batch_source, eval_rows
+from course.batches import LoaderBatches, TensorBatches, batch_source
+from course.training import eval_rows
 from conftest import PlainDataset, run_benchmark
 
 
@@ -43,7 +44,7 @@ def assert_same_history(a, b, atol=1e-5):
 
 
 @pytest.mark.parametrize("batch_norm,optimizer", [(False, "sgd"), (True, "adam")])
-def test_fast_path_matches_the_dataloader_path(data, batch_norm, optimizer):
+def test_fast_path_matches_the_dataloader_path(data, batch_norm, optimizer, loader_only):
     train_set, validation_set = data
     assert isinstance(batch_source(train_set, torch.device("cpu")), TensorBatches)
     assert isinstance(batch_source(PlainDataset(train_set), torch.device("cpu")), LoaderBatches)
@@ -58,7 +59,7 @@ def test_fast_path_matches_the_dataloader_path(data, batch_norm, optimizer):
     assert fast["train loss"][-1] < fast["train loss"][0]
 
 
-def test_subset_takes_the_fast_path_with_the_same_numbers(data):
+def test_subset_takes_the_fast_path_with_the_same_numbers(data, loader_only):
     train_set, validation_set = data
     subset = Subset(train_set, list(range(0, 200, 2)))
     assert isinstance(batch_source(subset, torch.device("cpu")), TensorBatches)

@@ -49,7 +49,7 @@ def plain_loop(net, train, validation, optimizer, epochs, batch_size):
 
 
 @pytest.mark.parametrize("general_path", [False, True])
-def test_fit_matches_a_plain_pytorch_loop(data, general_path):
+def test_fit_matches_a_plain_pytorch_loop(data, general_path, loader_only):
     train, validation = data
     torch.manual_seed(1)
     net = build_net()
