@@ -30,7 +30,7 @@ import nbformat
 from tqdm import tqdm
 
 from .course_dir import course_directory, in_course, load_config, source_assignments
-from .execute import ExecutionResult, Limits
+from .execute import ExecutionResult
 from .mutate import bound_names, equivalent_ids, mutants, select
 from .mutation_run import CellTimeouts, MutantResult, instrument, read_results
 from .pool import ExecuteSettings, run_local
@@ -77,19 +77,16 @@ class NotebookCheck:
         return f"NotebookCheck({self.assignment}/{self.notebook}: {'ok' if self.ok else f'{len(self.problems)} problem(s)'})"
 
 
-def _settings(config, limits: Limits, chosen: str | None) -> ExecuteSettings:
+def _settings(config, chosen: str | None) -> ExecuteSettings:
     """Execution settings as ``course grade`` builds them, plus per-cell limits for the injected cells."""
-    options = {k: v for k, v in dict(config.get("Execute", {})).items() if k != "timeout"}
-    configured = options.pop("kernel_manager_class", None)
-    manager = chosen or configured
-    if manager is None:
+    settings = ExecuteSettings.for_course(config, kernel_manager_class=chosen)
+    if settings.kernel_manager_class is None:
         from . import sandbox
 
         if sandbox.bwrap_status()[0] is not None:
-            manager = "autograde.sandbox.SandboxKernelManager"
-    options["timeout_func"] = CellTimeouts(limits.cell_timeout)
-    return ExecuteSettings(limits=limits, execute_options=options, kernel_manager_class=manager,
-                           env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
+            settings.kernel_manager_class = "autograde.sandbox.SandboxKernelManager"
+    settings.execute_options["timeout_func"] = CellTimeouts(settings.limits.cell_timeout)
+    return settings
 
 
 def _scratch_course(root: Path, assignments: list[str], folder: Path) -> Path:
@@ -219,8 +216,7 @@ def _check_in(root: Path, scratch: Path, wanted: list[str], settings: CheckSetti
 
     config = load_config(scratch)
     api = NbGraderAPI(coursedir=course_directory(scratch, config=config), config=config)
-    limits = Limits(cell_timeout=config.Execute.get("timeout", 120) if "Execute" in config else 120)
-    execute = _settings(config, limits, settings.kernel_manager_class)
+    execute = _settings(config, settings.kernel_manager_class)
     plans: dict[tuple[str, str], _Plan] = {}
     converters = {}
     source_dir = scratch / course_directory(scratch, config=config).source_directory

@@ -92,16 +92,10 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     if not students:
         raise SystemExit(f"course grade: no submissions in {Path(coursedir.root) / coursedir.submitted_directory}"
                          f"/<student>/{assignment}/; collect them first (nbgrader's layout)")
-    cell_timeout = config.Execute.get("timeout", 120) if "Execute" in config else 120
-    limits = limits or Limits(cell_timeout=cell_timeout)
-    execute_options = {k: v for k, v in dict(config.get("Execute", {})).items() if k != "timeout"}
     # A sandbox named in the config (c.Execute.kernel_manager_class) applies here as in `nbgrader autograde`.
-    configured_manager = execute_options.pop("kernel_manager_class", None)
-    settings = ExecuteSettings(limits=limits, execute_options=execute_options,
-                               kernel_manager_class=kernel_manager_class or configured_manager
-                               or _sandbox_manager(require_sandbox),
-                               env={**{k: v for k, v in os.environ.items() if k.startswith("COURSE_")},
-                                    "COURSE_GRADE_RUN": f"{assignment}-{os.getpid()}"})  # names the sandboxes' cgroups
+    settings = ExecuteSettings.for_course(config, limits, kernel_manager_class)
+    settings.kernel_manager_class = settings.kernel_manager_class or _sandbox_manager(require_sandbox)
+    settings.env["COURSE_GRADE_RUN"] = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
     workers = workers or os.cpu_count() or 1
     if not scheduler and "OMP_NUM_THREADS" not in os.environ:
         # Kernels running side by side share the cores: torch's default of one thread per core in

@@ -7,8 +7,9 @@ running a job is retried once; a second death yields a "failed" result, so nothi
 from __future__ import annotations
 
 import multiprocessing
-import sys
 import multiprocessing.connection
+import os
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,6 +29,17 @@ class ExecuteSettings:
     kernel_manager_class: str | None = None
     execute_options: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_course(cls, config, limits: Limits | None = None, kernel_manager_class: str | None = None) -> ExecuteSettings:
+        """The course config's ``Execute`` options: its timeout as the cell limit (unless ``limits``
+        are given), its kernel manager (unless one is given), and the COURSE_* variables for the kernels."""
+        options = {k: v for k, v in dict(config.get("Execute", {})).items() if k != "timeout"}
+        configured = options.pop("kernel_manager_class", None)
+        if limits is None:
+            limits = Limits(cell_timeout=config.Execute.get("timeout", 120) if "Execute" in config else 120)
+        return cls(limits=limits, execute_options=options, kernel_manager_class=kernel_manager_class or configured,
+                   env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
 
     def run(self, job: Job) -> ExecutionResult:
         return execute_notebook(job.notebook_json, self.limits, files=job.files, env=self.env,

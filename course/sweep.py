@@ -175,7 +175,7 @@ def sweep(build_net: Callable, train: Dataset, validation: Dataset, experiments:
 
 def _cost(members: list, train: Dataset) -> float:
     """Rough seconds of a group of experiments: steps times (overhead + multiply-adds) per step."""
-    e, net = members[0]
+    e = members[0][0]
     steps = e.epochs * (len(train) // e.batch_size + 1)
     work = e.batch_size * sum(p.numel() for _, n in members for p in n.parameters())
     return steps * (1.0 + work / 3e6)
