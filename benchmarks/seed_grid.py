@@ -4,7 +4,7 @@ The grid of seeds/004 (sections 2.5-2.8), at full length: SGD and Adam x 4 learn
 (150 epochs), batch sizes 4-128 (150), with and without batch norm (150), 16 augmentation
 combinations (250), widths 16-512 (150); about 7,150 epochs. The seed-style loop (the one in
 ``fit_speed.py``) is timed on a sample of epochs of every part and scaled to the part's
-length, in the same run. Prints times, ratios and the peak memory (RSS) of the process.
+length, in the same run. Prints times, ratios and the peak memory (PSS) of the sweep's processes.
 
     python benchmarks/seed_grid.py            # the full grid (minutes)
     python benchmarks/seed_grid.py --scale 0.1  # a tenth of every experiment's epochs

@@ -122,14 +122,14 @@ def read_items(dataset, progress: bool = False) -> tuple[torch.Tensor, torch.Ten
         return None
     with random_state_kept() as untouched:
         try:
-            first = default_collate([dataset[0]])
-            again = default_collate([dataset[0]])
+            item = dataset[0]
+            first, again = default_collate([item]), default_collate([dataset[0]])
             if not (_pair_of_tensors(first) and untouched() and all(map(torch.equal, first, again))
                     and n * sum(t.element_size() * t.numel() for t in first) <= READ_LIMIT):
                 return None
             rest = (dataset[i] for i in tqdm(range(1, n), desc=f"Reading {type(dataset).__name__} into memory",
                                              leave=False, disable=not progress))
-            x, y = default_collate([dataset[0], *rest])
+            x, y = default_collate([item, *rest])
         except Exception:  # the DataLoader path will raise it again, with the dataset's own traceback
             return None
         return (x, y) if untouched() else None

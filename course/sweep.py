@@ -49,8 +49,8 @@ from .batches import TensorBatches, as_tensors, in_memory
 from .device import detect_device
 from .history import History
 from .parallel import default_workers, run_jobs
-from .training import (EVAL_ROWS, PHASES, STATS, BatchOrder, OutputStats, append,
-                       correct_count, cpu_threads, first_weight, fit, fused_step, phase_record)
+from .training import (PHASES, BatchOrder, OutputStats, append, correct_count, cpu_threads, eval_rows,
+                       first_weight, fit, fused_step, phase_record, stat_keys)
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
               "rmsprop": torch.optim.RMSprop}
@@ -368,7 +368,7 @@ def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches,
     models, device = len(stacked), source.x.device
     losses, sizes, outputs, targets, magnitudes = [], [], [], [], []
     stats = OutputStats(len(stacked.layers), batch_dim=1) if layer_stats else None
-    step_rows = batch_size if training else batch_size * max(1, EVAL_ROWS // batch_size)  # layers are per sample
+    step_rows = batch_size if training else eval_rows(stacked.nets[0], F.cross_entropy, batch_size)
     if stats is not None:
         stats.split = batch_size if step_rows > batch_size else None
     with torch.set_grad_enabled(training):
@@ -399,8 +399,7 @@ def _run_phase_together(stacked: StackedNets, phase: str, source: TensorBatches,
     numbers = torch.stack(rows, dim=1).cpu().tolist()  # (M, values): the one read per phase
     if keep_outputs and training:
         outputs = torch.empty_like(outputs).index_copy_(1, order.to(device), outputs)
-    stat_keys = [f"{phase} {i}: {type(layer).__name__} output {stat}"
-                 for i, layer in enumerate(stacked.layers) for stat in STATS] if layer_stats else []
+    keys = stat_keys(stacked.layers, phase) if layer_stats else []
     n = sum(sizes)
-    return [phase_record(phase, numbers[m], n, -(-n // batch_size), stat_keys, training, bool(magnitudes),
+    return [phase_record(phase, numbers[m], n, -(-n // batch_size), keys, training, bool(magnitudes),
                          outputs[m] if keep_outputs else None) for m in range(models)]

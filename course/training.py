@@ -4,9 +4,10 @@ The call and the history keys match the Radboud-style assignments, so their note
 unchanged. Data that can live on the device (a ``TensorDataset``, Fashion-MNIST from
 ``course`` or torchvision, a ``Subset`` or ``NoisyDataset`` over either: see ``batches``) is
 batched by index on the device and augmented a whole batch at a time; any other ``Dataset``
-goes through a ``DataLoader`` in the same batch order. Either way every step only queues work: losses and outputs stay on
-the device as per-step tensors, each layer's outputs are kept and reduced to the per-batch
-statistics once per phase (``OutputStats``), and everything is read once per phase and epoch.
+goes through a ``DataLoader`` in the same batch order. Either way every step only queues work:
+losses and outputs stay on the device as per-step tensors, each layer's outputs are kept and
+reduced to the per-batch statistics once per phase (``OutputStats``), and everything is read
+once per phase and epoch.
 Validation runs in steps of about EVAL_ROWS samples where that changes no number (``eval_rows``).
 """
 from __future__ import annotations
@@ -157,12 +158,16 @@ class LayerStats(OutputStats):
         return hook
 
     def keys(self, phase: str) -> list[str]:
-        return [f"{phase} {i}: {type(layer).__name__} output {stat}"
-                for i, layer in enumerate(self.layers) for stat in STATS]
+        return stat_keys(self.layers, phase)
 
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
+
+
+def stat_keys(layers: list[nn.Module], phase: str) -> list[str]:
+    """The history keys of the layers' output statistics, in the order ``OutputStats.collect`` gives them."""
+    return [f"{phase} {i}: {type(layer).__name__} output {stat}" for i, layer in enumerate(layers) for stat in STATS]
 
 
 # Validation steps take about this many samples where that changes no number (see ``eval_rows``).

@@ -1,7 +1,6 @@
 """fit's tensor fast path gives the same History as the general DataLoader path, and the seed's numbers."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
