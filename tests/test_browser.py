@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograde import pdf
+from requirements import requires
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -29,8 +30,7 @@ ARTIFACTS = Path(os.environ.get("COURSE_ARTIFACTS", HERE / "artifacts"))
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not any(shutil.which(name) for name in pdf.CHROMIUM_NAMES),
-                       reason="no Chromium on PATH (apt-get install chromium)"),
+    requires(any(shutil.which(name) for name in pdf.CHROMIUM_NAMES), "no Chromium on PATH (apt-get install chromium)"),
 ]
 
 # Watches the page from before "Run All" so that a progress bar seen only while training still counts

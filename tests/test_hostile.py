@@ -24,9 +24,10 @@ from autograde.classroom import reference, write_submission
 from autograde.cli import main
 from autograde.score import cell_scores
 from grading_course import ASSIGNMENT, add_class, make_course
+from requirements import requires
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason=sandbox.bwrap_status()[1])]
+              requires(sandbox.bwrap_status()[0] is not None, sandbox.bwrap_status()[1])]
 HOSTILE = Path(__file__).parent / "hostile"
 HONEST = ["reference", "partly-right", "untouched"]
 LIMITS = ["--workers", "2", "--memory-mb", "700", "--max-processes", "64", "--output-mb", "1",

@@ -12,14 +12,15 @@ import nbformat
 import pytest
 
 from autograde import pdf
+from requirements import requires, strict
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE / "notebooks" / "sample_chapter.ipynb"
 CHAPTERS = [HERE.parent / "notebooks" / "05-mlp" / "05-mlp.ipynb", SAMPLE]
-needs_tools = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdfimages")),
-                                 reason="poppler-utils (pdftotext, pdfimages) not installed")
-needs_browser = pytest.mark.skipif(not any(shutil.which(name) for name in pdf.CHROMIUM_NAMES),
-                                   reason="no Chromium on PATH (apt-get install chromium)")
+needs_tools = requires(shutil.which("pdftotext") and shutil.which("pdfimages"),
+                       "poppler-utils (pdftotext, pdfimages) not installed")
+needs_browser = requires(any(shutil.which(name) for name in pdf.CHROMIUM_NAMES),
+                         "no Chromium on PATH (apt-get install chromium)")
 
 
 def offline(command: list[str]) -> list[str]:
@@ -28,7 +29,7 @@ def offline(command: list[str]) -> list[str]:
         return ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
     if shutil.which("bwrap"):  # unprivileged: bubblewrap brings loopback up in its new namespace itself
         return ["bwrap", "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent", *command]
-    pytest.skip("neither root with unshare nor bwrap is available to switch the network off")
+    (pytest.fail if strict() else pytest.skip)("neither root with unshare nor bwrap is available to switch the network off")
 
 
 def pdf_text(path: Path) -> str:

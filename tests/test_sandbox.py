@@ -16,10 +16,11 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from autograde import sandbox, zygote
 from autograde.execute import Limits
 from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, limits_config
+from requirements import requires
 
 pytestmark = pytest.mark.slow
-needs_bwrap = pytest.mark.skipif(sandbox.bwrap_status()[0] is None, reason=sandbox.bwrap_status()[1])
-needs_cgroups = pytest.mark.skipif(not sandbox.cgroups_writable(), reason="cgroup v1 memory/pids not writable")
+needs_bwrap = requires(sandbox.bwrap_status()[0] is not None, sandbox.bwrap_status()[1])
+needs_cgroups = requires(sandbox.cgroups_writable(), "cgroup v1 memory/pids not writable")
 
 
 def run_cells(sources: list[str], scratch: Path, limits: Limits = Limits(), **manager_options):
@@ -239,7 +240,7 @@ def test_limits_reach_the_manager_and_reject_nonsense():
 
 # -- warm starts: kernels forked from the zygote must be confined exactly like cold ones ---------------
 
-needs_warm = pytest.mark.skipif(not zygote.warm_start_possible(), reason="warm starts need root")
+needs_warm = requires(zygote.warm_start_possible(), "warm starts need root")
 CONFINEMENT_PROBE = """
     import os, sys, json
     status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
