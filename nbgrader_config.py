@@ -8,7 +8,7 @@ c.CourseDirectory.course_id = "deep-learning-pytorch"
 c.CourseDirectory.source_directory = "notebooks"
 
 # What a student sees where a solution was.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.code_stub = {"python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your answer")'}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Per-cell time limit when nbgrader executes a notebook (autograde, validate).

@@ -1,4 +1,8 @@
-"""The ``course`` command: one subcommand per module, each with ``add_arguments`` and ``run``."""
+"""The ``course`` command: one subcommand per module, each with ``add_arguments`` and ``run``.
+
+Only the module of the subcommand being run is imported: ``course pdf`` must work with the
+students' ``pdf`` extra, which has no nbgrader (and ``course --help`` should not load torch).
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,16 +10,18 @@ import importlib
 import sys
 from pathlib import Path
 
-# Subcommand name -> module that implements it (``add_arguments(parser)``, ``run(args) -> int``).
+# Subcommand name -> (module that implements it: ``add_arguments(parser)``, ``run(args) -> int``; one-line help).
+# The help lives here so that listing the subcommands imports none of them.
 COMMANDS = {
-    "generate": "autograde.generate",
-    "check": "autograde.check",
-    "grade": "autograde.grade",
-    "feedback": "autograde.feedback",
-    "report": "autograde.report",
-    "demo": "autograde.demo",
-    "pdf": "autograde.pdf",
+    "generate": ("autograde.generate", "make the student versions of assignments with nbgrader's generate step"),
+    "check": ("autograde.check", "test the tests of every assignment before release"),
+    "grade": ("autograde.grade", "autograde every submission of an assignment in parallel, sandboxed"),
+    "feedback": ("autograde.feedback", "feedback pages for students, without the hidden tests"),
+    "report": ("autograde.report", "the class report: grades.csv, an HTML page with figures, a table"),
+    "demo": ("autograde.demo", "the instructor's whole job on a made-up class"),
+    "pdf": ("autograde.pdf", "print a notebook or a feedback page to PDF, offline"),
 }
+COURSE_HELP = "course directory (default: found upwards from here); before or after the subcommand"
 
 
 def course_root(explicit: str | None) -> Path:
@@ -32,20 +38,37 @@ def course_root(explicit: str | None) -> Path:
     raise SystemExit("course: no nbgrader_config.py here or above; run inside a course directory or pass --course DIR")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="course", description=__doc__)
-    parser.add_argument("--course", metavar="DIR", help="course directory (default: found upwards from here)")
+def chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option or --course's value)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--course":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser: every subcommand listed, the arguments of ``command`` only (importing its module)."""
+    parser = argparse.ArgumentParser(prog="course", description="Generate, check, grade and print the course's "
+                                     "notebooks. `course COMMAND --help` lists a command's options.")
+    parser.add_argument("--course", metavar="DIR", help=COURSE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
-        module.add_arguments(sub)
-        sub.set_defaults(module=module)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        # SUPPRESS: when given only before the subcommand, the subparser must not overwrite it with None.
+        sub.add_argument("--course", metavar="DIR", default=argparse.SUPPRESS, help=COURSE_HELP)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.set_defaults(module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(chosen_command(argv)).parse_args(argv)
     return int(args.module.run(args) or 0)
 
 

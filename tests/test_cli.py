@@ -1,0 +1,56 @@
+"""The `course` command line: lists every subcommand without importing one, --course before or after it."""
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from autograde import cli
+
+LIST_AND_REPORT_IMPORTS = """
+import sys
+from autograde.cli import main
+try:
+    main(['--help'])
+except SystemExit:
+    pass
+heavy = ('autograde.', 'nbgrader', 'torch', 'nbconvert')
+print('IMPORTED', sorted(name for name in sys.modules if name.startswith(heavy) and name != 'autograde.cli'))
+"""
+
+
+def test_help_lists_every_subcommand_without_importing_them():
+    done = subprocess.run([sys.executable, "-c", LIST_AND_REPORT_IMPORTS], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for name, (_, help_text) in cli.COMMANDS.items():
+        assert name in done.stdout and help_text.split()[0] in done.stdout
+    assert "IMPORTED []" in done.stdout, done.stdout.splitlines()[-1]
+
+
+def test_course_dir_is_accepted_before_and_after_the_subcommand(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("")
+    for argv in (["--course", str(tmp_path), "report", "ps1"], ["report", "ps1", "--course", str(tmp_path)],
+                 ["report", f"--course={tmp_path}", "ps1"]):
+        args = cli.build_parser(cli.chosen_command(argv)).parse_args(argv)
+        assert (args.command, args.assignment, args.course) == ("report", "ps1", str(tmp_path)), argv
+        assert cli.course_root(args.course) == tmp_path.resolve()
+    args = cli.build_parser("report").parse_args(["report", "ps1"])
+    assert args.course is None  # not given: found upwards from here
+
+
+@pytest.mark.parametrize("name", sorted(cli.COMMANDS))
+def test_every_subcommand_builds_and_its_help_names_course(name, capsys):
+    module = importlib.import_module(cli.COMMANDS[name][0])
+    assert callable(module.add_arguments) and callable(module.run)
+    with pytest.raises(SystemExit) as stop:
+        cli.main([name, "--help"])
+    assert stop.value.code == 0
+    assert "--course DIR" in capsys.readouterr().out
+
+
+def test_an_unknown_subcommand_is_named(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["grades"])
+    assert "invalid choice: 'grades'" in capsys.readouterr().err
