@@ -42,13 +42,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
 from .augment import NoisyDataset, apply_augmentation, draw_augmentation
 from .batches import TensorBatches, as_tensors, in_memory
 from .device import detect_device
 from .history import History
 from .parallel import default_workers, run_jobs
+from .progress import progress_bar
 from .training import (PHASES, BatchOrder, OutputStats, append, correct_count, cpu_threads, eval_rows,
                        first_weight, fit, fused_step, phase_record, stat_keys)
 
@@ -167,7 +167,7 @@ def sweep(build_net: Callable, train: Dataset, validation: Dataset, experiments:
         return run
 
     histories: dict[str, History] = {}
-    with tqdm(total=sum(e.epochs for e in planned), desc="Sweep", unit="epoch", disable=not progress) as bar:
+    with progress_bar(total=sum(e.epochs for e in planned), desc="Sweep", unit="epoch", disable=not progress) as bar:
         for found in run_jobs([job(members) for members in units], workers, bar.update):
             histories.update(found)
     return {title: histories[title] for title in titles}

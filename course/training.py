@@ -21,11 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
-
 from .batches import batch_source
 from .device import detect_device
 from .history import History
+from .progress import progress_bar
 
 PHASES = ("train", "validation")
 STATS = ("mean", "abs mean", "std")
@@ -170,6 +169,12 @@ def stat_keys(layers: list[nn.Module], phase: str) -> list[str]:
     return [f"{phase} {i}: {type(layer).__name__} output {stat}" for i, layer in enumerate(layers) for stat in STATS]
 
 
+# What ``fit`` calls after every epoch when it is given no ``on_epoch``. A ``HistoryPlotter`` waiting
+# for its next experiment sets it, so that a notebook's plain ``fit(...)`` draws its curves live.
+# Only plain calls use it: sweep's inner fits pass their own ``on_epoch`` (and may run in forked
+# processes, which must not draw).
+epoch_watcher: Callable[[History], None] | None = None
+
 # Validation steps take about this many samples where that changes no number (see ``eval_rows``).
 EVAL_ROWS = 1024
 # Layers whose output for a sample, in eval mode, does not depend on the other samples of its batch.
@@ -209,7 +214,8 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
     Losses and accuracies are per-sample means over the epoch; each layer's output mean, abs mean
     and std are means over the epoch's batches of ``batch_size``. ``seed`` fixes the batch order
     (by default it comes from torch's global generator, so ``torch.manual_seed`` fixes it too).
-    ``on_epoch(history)`` is called after every epoch, e.g. to plot the curves so far.
+    ``on_epoch(history)`` is called after every epoch, e.g. to plot the curves so far (default: the
+    waiting ``HistoryPlotter``'s live plot, see ``epoch_watcher``); its time is not in ``history['time']``.
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"fit needs epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
@@ -221,11 +227,12 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
     stats = LayerStats(net) if layer_stats else None
     validation_rows = eval_rows(net, loss_fn, batch_size)
     history = History()
+    on_epoch = on_epoch if on_epoch is not None else epoch_watcher
     start_time = time.perf_counter()
     work = batch_size * sum(p.numel() for p in net.parameters())  # multiply-adds per step, roughly
     try:
         with cpu_threads(device, work), fused_step(optimizer, device):
-            bar = tqdm(range(epochs), desc="Epoch", leave=False, disable=not progress)
+            bar = progress_bar(range(epochs), desc="Epoch", disable=not progress)
             for epoch in bar:
                 order = orders.next()
                 for phase in PHASES:
@@ -239,7 +246,9 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
                 bar.set_postfix({"train loss": f"{history['train loss'][-1]:.3f}",
                                  "validation accuracy": f"{history['validation accuracy'][-1]:.3f}"})
                 if on_epoch is not None:
+                    called = time.perf_counter()
                     on_epoch(history)
+                    start_time += time.perf_counter() - called  # history['time'] is training time only
     finally:
         if stats is not None:
             stats.remove()

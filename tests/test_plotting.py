@@ -1,4 +1,7 @@
-"""HistoryPlotter and the other plots, drawn headless (Agg)."""
+"""HistoryPlotter and the other plots, drawn headless (Agg); its live figure and the progress bars in a kernel."""
+import os
+import re
+
 import matplotlib
 import pytest
 
@@ -65,3 +68,81 @@ def test_layer_stats_output_stats_and_images():
     assert len(fig.axes) == 4 and len(fig.axes[2].lines) == 1
     fig = show_images([[0.5] * 784] * 3, [0, 1, 9], ["a", "b"] + ["c"] * 8, n=5)
     assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c"]
+
+
+def test_epochs_get_integer_ticks():
+    plotter = HistoryPlotter(PLOTS + [{"x": "time", "y": ["train loss"]}], [], rows=1, cols=1)
+    plotter.add("two epochs", fake_history(epochs=2))
+    epochs_ax, steps_ax, time_ax = plotter.axs[0]
+    for ax in (epochs_ax, steps_ax):
+        ticks = [tick for tick in ax.get_xticks() if ax.get_xlim()[0] <= tick <= ax.get_xlim()[1]]
+        assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
+    assert not all(float(tick).is_integer() for tick in time_ax.get_xticks())  # time stays fractional
+
+
+# Two fits drawn live into one HistoryPlotter, a bar stopped early, then the same plotter under nbgrader.
+LIVE_CELLS = [
+    """import os, torch
+from course import *
+from course.progress import progress_bar
+train, validation = fashion_mnist_split(200, 100)
+def run(plotter, title, col, epochs=3):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))
+    plotter.add(title, fit(net, train, validation, torch.optim.SGD(net.parameters(), lr=0.1), epochs=epochs), col=col)
+""",
+    """plotter = HistoryPlotter([{"x": "epochs", "y": ["train loss", "validation loss"]}], ["validation accuracy"], cols=2)
+for col in range(2):
+    run(plotter, f"run {col}", col)
+plotter.done()""",
+    """for i in progress_bar(range(5), desc="Stopped"):
+    if i == 2:
+        break""",
+    """os.environ["NBGRADER_EXECUTION"] = "autograde"
+graded = HistoryPlotter([{"x": "epochs", "y": ["train loss"]}], ["validation accuracy"])
+run(graded, "graded", 0, epochs=2)
+graded.done()""",
+]
+
+
+@pytest.mark.slow
+def test_live_figure_and_bars_that_leave_text_in_a_kernel(data_env):
+    """In a real kernel: the figure is redrawn at every epoch of a fit, the bars end as plain text
+    (no widget left in the saved notebook), and under nbgrader the figure is drawn once, by done()."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in LIVE_CELLS])
+    messages: list[tuple[int, str, set]] = []
+    client = NotebookClient(nb, timeout=120, kernel_name="python3")
+    process = client.process_message
+
+    def record(msg, cell, cell_index):
+        if msg["msg_type"] in ("display_data", "update_display_data"):
+            messages.append((cell_index, msg["msg_type"], set(msg["content"]["data"])))
+        return process(msg, cell, cell_index)
+
+    client.process_message = record
+    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}  # inline, as in Jupyter
+    client.execute(env=env)
+
+    errors = [output for cell in nb.cells for output in cell.outputs if output.output_type == "error"]
+    assert not errors, errors[0]
+    widget = "application/vnd.jupyter.widget-view+json"
+    # Cell 1: figure, then per fit: the bar's widget, a redraw after each of its 3 epochs, the bar's text, add's redraw.
+    kinds = [("update" if kind.startswith("update") else "show", "image/png" in data, widget in data)
+             for index, kind, data in messages if index == 1]
+    bar_shown = [i for i, (kind, _, is_widget) in enumerate(kinds) if kind == "show" and is_widget]
+    assert len(bar_shown) == 2, kinds
+    first_fit = kinds[bar_shown[0]:bar_shown[1]]
+    assert sum(kind == "update" and image for kind, image, _ in first_fit) >= 3 + 1, kinds  # every epoch, then add
+    outputs = nb.cells[1].outputs
+    assert "image/png" in outputs[0].data  # the one figure, final
+    bars = [output.data["text/plain"] for output in outputs[1:3]]
+    assert all(re.match(r"Epoch: 100%.* 3/3 .*validation accuracy=", bar) for bar in bars), bars
+    assert "run 1" in outputs[3].data["text/html"]  # the results table
+    assert re.match(r"Stopped:\s+40%.* 2/5", nb.cells[2].outputs[0].data["text/plain"])
+    saved = [output for cell in nb.cells for output in cell.outputs if widget in output.get("data", {})]
+    assert saved == [], "a widget output was saved"
+    graded = [data for index, kind, data in messages if index == 3 and "image/png" in data]
+    assert len(graded) == 1 and "image/png" in nb.cells[3].outputs[-2].data
