@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
+
 from .batches import batch_source
 from .device import detect_device
 from .history import History
