@@ -1,11 +1,14 @@
 """A made-up class of submissions built from an assignment's source and released notebooks.
 
 Used by ``course demo`` and the tests: reference solutions, untouched student versions, partly right
-answers, and the broken kinds a grader must survive (syntax error, exception, endless loop, kernel
-crash, unreadable file). Every kind is a real notebook in nbgrader's ``submitted/`` layout.
+answers, the broken kinds a grader must survive (syntax error, exception, endless loop, kernel
+crash, unreadable file), and a pair who shared answers (one student's own variant, and a copy of it
+with renamed variables, new comments and new layout). Every kind is a real notebook in nbgrader's
+``submitted/`` layout.
 """
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Callable
 
@@ -65,10 +68,61 @@ def kernel_crash(source: NotebookNode, release: NotebookNode) -> NotebookNode:
     return _first_answer(nbformat.from_dict(source), "import os\nos._exit(1)\n")
 
 
+# What the "own-variant" student adds to every answer: their own check, code no other student writes.
+OWN_CHECK = '''
+
+def check_finite(result, label="result"):
+    """My own check: stop when a result holds NaN or infinite numbers."""
+    parts = result if isinstance(result, (list, tuple)) else [result]
+    for position, part in enumerate(parts):
+        is_finite = getattr(part, "isfinite", None)
+        if is_finite is not None and not bool(is_finite().all()):
+            raise ValueError(f"{label}[{position}] holds NaN or infinite numbers")
+    return result
+'''
+
+
+def own_variant(source: NotebookNode, release: NotebookNode) -> NotebookNode:
+    """The solution with the student's own extra check in every answer (code only this student writes)."""
+    nb = nbformat.from_dict(source)
+    for cell in _answer_cells(nb):
+        cell.source = cell.source.rstrip() + "\n" + OWN_CHECK
+    return nb
+
+
+class _RenameLocals(ast.NodeTransformer):
+    """Renames the variables each function assigns (never its parameters: tests may pass them by keyword)."""
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        declared = {name for n in ast.walk(node) if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
+        assigned = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        renames = {name: f"my_{name}" for name in assigned - declared}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in renames:
+                n.id = renames[n.id]
+        return node
+
+
+def disguise(code: str) -> str:
+    """``code`` as a copier hands it in: local variables renamed, comments replaced, layout redone."""
+    tree = _RenameLocals().visit(ast.parse(code))
+    parts = [f"# {'my version of ' + node.name if isinstance(node, ast.FunctionDef) else 'my step'}\n"
+             f"{ast.unparse(node)}" for node in tree.body]
+    return "\n\n\n".join(parts) + "\n"
+
+
+def copied_variant(source: NotebookNode, release: NotebookNode) -> NotebookNode:
+    """The "own-variant" answers copied by another student, who disguised them (see ``disguise``)."""
+    nb = own_variant(source, release)
+    for cell in _answer_cells(nb):
+        cell.source = disguise(cell.source)
+    return nb
+
+
 KINDS: dict[str, Callable[[NotebookNode, NotebookNode], NotebookNode]] = {
     "reference": reference, "untouched": untouched, "partly-right": partly_right,
     "syntax-error": syntax_error, "exception": exception, "endless-loop": endless_loop,
-    "kernel-crash": kernel_crash,
+    "kernel-crash": kernel_crash, "own-variant": own_variant, "copied-variant": copied_variant,
 }
 
 

@@ -20,6 +20,7 @@ COMMANDS = {
     "report": ("autograde.report", "the class report: grades.csv, an HTML page with figures, a table"),
     "demo": ("autograde.demo", "the instructor's whole job on a made-up class"),
     "pdf": ("autograde.pdf", "print a notebook or a feedback page to PDF, offline"),
+    "similarity": ("autograde.similarity", "pairs of students whose answers match, with a report and a heat map"),
 }
 COURSE_HELP = "course directory (default: found upwards from here); before or after the subcommand"
 
@@ -49,6 +50,18 @@ def chosen_command(argv: list[str]) -> str | None:
     return None
 
 
+def load(name: str, module_name: str):
+    """The subcommand's module; a clear error when a package of another extra is missing."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] in ("autograde", "course"):
+            raise  # our own bug, not an installation problem
+        extra = "pdf" if name == "pdf" else "grading"
+        raise SystemExit(f"course {name} needs the Python package {error.name!r}, which is not installed here; "
+                         f"install it with: pip install -e '.[{extra}]' (or pip install 'course-dl[{extra}]')")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser: every subcommand listed, the arguments of ``command`` only (importing its module)."""
     parser = argparse.ArgumentParser(prog="course", description="Generate, check, grade and print the course's "
@@ -60,7 +73,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         # SUPPRESS: when given only before the subcommand, the subparser must not overwrite it with None.
         sub.add_argument("--course", metavar="DIR", default=argparse.SUPPRESS, help=COURSE_HELP)
         if name == command:
-            module = importlib.import_module(module_name)
+            module = load(name, module_name)
             module.add_arguments(sub)
             sub.set_defaults(module=module)
     return parser

@@ -1,0 +1,325 @@
+"""Shared answers (``course similarity ASSIGNMENT``): pairs of students whose answer cells match.
+
+Each student's answer to each task (a code cell that is a solution cell in the source notebook,
+matched by nbgrader ``grade_id``) is fingerprinted with copydetect (winnowing, as MOSS does, after
+its tokenizer has replaced every name by ``V``/``F`` and dropped comments and whitespace, so
+renamed variables, new comments and moved functions change nothing). Fingerprints of the released
+template never count, and by default neither do those of the instructor's solution: correct short
+answers look like the model answer without having been shared. What two students share beyond
+both is evidence. Writes ``reports/<assignment>/similarity/``: report.html, pairs.csv, heatmap.png,
+and the answers as files per task and student (``answers/``, ``boilerplate/``) for other tools.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import io
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; the report runs on servers without a display
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from copydetect import CodeFingerprint, compare_files, defaults  # noqa: E402
+from copydetect.utils import get_token_coverage, highlight_overlap  # noqa: E402
+from nbformat import NotebookNode  # noqa: E402
+from nbgrader.preprocessors import ClearSolutions  # noqa: E402
+
+from .course_dir import course_directory, load_config, report_dir, submitted_students  # noqa: E402
+
+NOISE = defaults.NOISE_THRESHOLD  # shortest match that counts, in tokenized characters (copydetect's 25)
+THRESHOLD = 0.5  # flag a pair when half of one student's answer to a task is found in the other's
+MIN_SHARED = 2 * NOISE  # and the match is at least ~2-3 lines: one shared idiom in a one-line answer is chance
+TOP = 10  # pairs printed in the terminal
+WHOLE = "(all tasks)"  # the task column of a pair's whole-assignment row
+
+
+@dataclass
+class Answers:
+    """Per task (``notebook/grade_id``): the released template, the model answer and every student's answer."""
+
+    template: dict[str, str] = field(default_factory=dict)
+    solution: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> student -> code
+    students: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str, str]] = field(default_factory=list)  # (student, notebook, reason)
+
+    def __repr__(self) -> str:
+        return (f"Answers({len(self.template)} tasks, {len(self.students)} students, "
+                f"{len(self.unreadable)} unreadable)")
+
+
+@dataclass
+class Similarity:
+    """The comparison: one row per (task, pair) with any match plus one per pair for the whole assignment."""
+
+    assignment: str
+    pairs: pd.DataFrame  # task (or WHOLE), student_a, student_b, similarity(_a/_b), shared, flagged
+    matrix: pd.DataFrame  # student x student, whole-assignment similarity (the heat map)
+    answers: Answers
+    slices: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]  # (task, a, b) -> matched code of each
+    threshold: float
+    count_solution: bool
+    seconds: float
+
+    def flagged(self) -> pd.DataFrame:
+        """Whole-assignment rows of the flagged pairs, most similar first."""
+        whole = self.pairs[(self.pairs["task"] == WHOLE) & self.pairs["flagged"]]
+        return whole.sort_values(["similarity", "student_a"], ascending=[False, True])
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        return (f"similarity {self.assignment}: {len(self.answers.students)} students, "
+                f"{len(self.answers.template)} tasks, {len(self.flagged())} pair(s) at or above "
+                f"{self.threshold:g} on some task, {len(self.answers.unreadable)} notebook(s) unreadable; "
+                f"{self.seconds:.1f} s")
+
+    def __repr__(self) -> str:
+        return f"Similarity({self.line()})"
+
+
+def _answer_cells(nb: NotebookNode) -> dict[str, str]:
+    """grade_id -> source of the code cells that are nbgrader solution cells."""
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+            and c.metadata["nbgrader"].get("grade_id")}
+
+
+def collect_answers(root: Path, assignment: str) -> Answers:
+    """Template, model answer and each student's answer per task, from the source and ``submitted/``."""
+    root = Path(root).resolve()
+    config = load_config(root)
+    coursedir = course_directory(root, assignment, config)
+    sources = sorted((Path(coursedir.root) / coursedir.source_directory / assignment).glob("*.ipynb"))
+    if not sources:
+        raise SystemExit(f"course similarity: no source notebooks in "
+                         f"{Path(coursedir.root) / coursedir.source_directory / assignment}; check the assignment name")
+    found = Answers(students=submitted_students(coursedir, assignment))
+    clear = ClearSolutions(config=config)  # the course's own code stub, as `course generate` releases it
+    submitted = Path(coursedir.root) / coursedir.submitted_directory
+    for path in sources:
+        source = nbformat.read(path, as_version=4)
+        released, _ = clear.preprocess(nbformat.from_dict(source), {})
+        template = _answer_cells(released)
+        for grade_id, code in _answer_cells(source).items():
+            task = f"{path.stem}/{grade_id}"
+            found.template[task], found.solution[task] = template[grade_id], code
+            found.answers[task] = {}
+        for student in found.students:
+            handed_in = submitted / student / assignment / path.name
+            try:
+                cells = _answer_cells(nbformat.read(handed_in, as_version=4))
+            except Exception as error:  # any notebook a student broke is listed, never fatal to the class
+                found.unreadable.append((student, path.name, f"{type(error).__name__}: {error}"[:300]))
+                continue
+            for grade_id, code in cells.items():
+                task = f"{path.stem}/{grade_id}"
+                if task in found.template and code.strip() != found.template[task].strip():
+                    found.answers[task][student] = code
+    return found
+
+
+def _fingerprint(code: str, label: str, window: int = 1) -> CodeFingerprint:
+    return CodeFingerprint(label, NOISE, window, language="python", fp=io.StringIO(code))
+
+
+def _drop(fp: CodeFingerprint, hashes: set[int]) -> CodeFingerprint:
+    """Forget fingerprints in ``hashes`` (boilerplate); the coverage is then that of what is left."""
+    fp.hashes = fp.hashes - hashes
+    fp.hash_idx = {h: i for h, i in fp.hash_idx.items() if h not in hashes}
+    fp.token_coverage = get_token_coverage(fp.hash_idx, fp.k, len(fp.filtered_code))
+    return fp
+
+
+def _candidates(prints: list[CodeFingerprint]) -> list[tuple[int, int]]:
+    """Index pairs that share at least one fingerprint (all others are 0 without comparing)."""
+    vocabulary = {h: i for i, h in enumerate(set().union(*(fp.hashes for fp in prints)))}
+    if not vocabulary:
+        return []
+    has = np.zeros((len(prints), len(vocabulary)), dtype=np.float32)
+    for row, fp in enumerate(prints):
+        has[row, [vocabulary[h] for h in fp.hashes]] = 1
+    shared = np.triu(has @ has.T, k=1)  # (students, students): fingerprints in common
+    return [(int(a), int(b)) for a, b in np.argwhere(shared > 0)]
+
+
+def compare(answers: Answers, assignment: str = "", threshold: float = THRESHOLD, min_shared: int = MIN_SHARED,
+            count_solution: bool = False) -> Similarity:
+    """Compare every pair of students task by task; ``count_solution`` keeps matches on the model answer."""
+    started = time.perf_counter()
+    rows, slices = [], {}
+    own = {s: 0.0 for s in answers.students}  # per student: tokenized characters of their answers
+    shared_with: dict[tuple[str, str], list[float]] = {}  # (a, b) -> characters of a, of b, found in the other
+    for task, by_student in answers.answers.items():
+        boilerplate = _fingerprint(answers.template[task], "template").hashes
+        expected = set() if count_solution else _fingerprint(answers.solution[task], "solution").hashes
+        students = sorted(by_student)
+        prints, size = [], {}
+        for student in students:
+            fp = _drop(_fingerprint(by_student[student], student), boilerplate)
+            size[student] = fp.token_coverage  # the whole answer less the template
+            own[student] += size[student]
+            prints.append(_drop(fp, expected))
+        for i, j in _candidates(prints):
+            a, b = students[i], students[j]
+            _, (sim_a, sim_b), (slice_a, slice_b) = compare_files(prints[i], prints[j])
+            # copydetect's ratios are of what is left after the boilerplate; ours of the whole answer.
+            chars_a, chars_b = sim_a * prints[i].token_coverage, sim_b * prints[j].token_coverage
+            if chars_a == 0 and chars_b == 0:
+                continue
+            part_a, part_b = chars_a / size[a], chars_b / size[b]
+            rows.append({"task": task, "student_a": a, "student_b": b, "similarity": max(part_a, part_b),
+                         "similarity_a": part_a, "similarity_b": part_b, "shared": int(min(chars_a, chars_b)),
+                         "flagged": max(part_a, part_b) >= threshold and min(chars_a, chars_b) >= min_shared})
+            slices[(task, a, b)] = (slice_a, slice_b)
+            total = shared_with.setdefault((a, b), [0.0, 0.0])
+            total[0], total[1] = total[0] + chars_a, total[1] + chars_b
+    per_task = pd.DataFrame(rows, columns=["task", "student_a", "student_b", "similarity", "similarity_a",
+                                           "similarity_b", "shared", "flagged"])
+    flagged_pairs = set(map(tuple, per_task.loc[per_task["flagged"], ["student_a", "student_b"]].values))
+    whole = []
+    for (a, b), (chars_a, chars_b) in shared_with.items():
+        part_a, part_b = chars_a / max(own[a], 1), chars_b / max(own[b], 1)
+        whole.append({"task": WHOLE, "student_a": a, "student_b": b, "similarity": max(part_a, part_b),
+                      "similarity_a": part_a, "similarity_b": part_b, "shared": int(min(chars_a, chars_b)),
+                      "flagged": (a, b) in flagged_pairs})
+    pairs = pd.concat([pd.DataFrame(whole, columns=per_task.columns), per_task], ignore_index=True)
+    pairs = pairs.sort_values(["task", "similarity"], ascending=[True, False], ignore_index=True)
+    matrix = pd.DataFrame(0.0, index=answers.students, columns=answers.students)
+    for row in whole:
+        matrix.loc[row["student_a"], row["student_b"]] = matrix.loc[row["student_b"], row["student_a"]] = \
+            row["similarity"]
+    return Similarity(assignment, pairs, matrix, answers, slices, threshold, count_solution,
+                      time.perf_counter() - started)
+
+
+def write_answers(answers: Answers, folder: Path) -> None:
+    """Every answer as ``answers/<task>/<student>.py``, templates as ``boilerplate/<task>.py`` (for MOSS, copydetect)."""
+    for name in ("answers", "boilerplate"):
+        shutil.rmtree(folder / name, ignore_errors=True)  # ours; a student who withdrew must not linger
+    for task, by_student in answers.answers.items():
+        (folder / "boilerplate" / task).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "boilerplate" / f"{task}.py").write_text(answers.template[task])
+        (folder / "answers" / task).mkdir(parents=True, exist_ok=True)
+        for student, code in by_student.items():
+            (folder / "answers" / task / f"{student}.py").write_text(code)
+
+
+def heat_map(result: Similarity, path: Path) -> Path:
+    """Students x students, whole-assignment similarity; labels when the class is small enough to read them."""
+    n = len(result.matrix)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(result.matrix.values, vmin=0, vmax=1, cmap="magma_r")
+    fig.colorbar(image, ax=ax, label="share of the answers found in the other's")
+    if n <= 40:
+        ax.set_xticks(range(n), result.matrix.columns, rotation=90, fontsize=7)
+        ax.set_yticks(range(n), result.matrix.index, fontsize=7)
+    ax.set_title(f"{result.assignment}: similarity of answers, beyond the template")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _side_by_side(result: Similarity, task: str, a: str, b: str) -> str:
+    """One table row: both students' answers to ``task``, the matching code highlighted."""
+    code, matches = result.answers.answers[task], result.slices[(task, a, b)]
+    cells = []
+    for student, match, colour in ((a, matches[0], "#fcc"), (b, matches[1], "#cfc")):
+        marked, _ = highlight_overlap(code[student], match, f'<mark style="background:{colour}">', "</mark>",
+                                      escape_html=True)
+        cells.append(f"<td><b>{html.escape(student)}</b><pre>{marked}</pre></td>")
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def write_report(result: Similarity, folder: Path) -> dict[str, Path]:
+    """report.html, pairs.csv, heatmap.png (and the answer files) in ``folder``; returns them by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_answers(result.answers, folder)
+    paths = {"html": folder / "report.html", "csv": folder / "pairs.csv", "heatmap": folder / "heatmap.png"}
+    result.pairs.to_csv(paths["csv"], index=False, float_format="%.3f")
+    heat_map(result, paths["heatmap"])
+    image = base64.b64encode(paths["heatmap"].read_bytes()).decode()
+    sections = []
+    for _, pair in result.flagged().iterrows():
+        a, b = pair["student_a"], pair["student_b"]
+        tasks = result.pairs[(result.pairs["task"] != WHOLE) & (result.pairs["student_a"] == a)
+                             & (result.pairs["student_b"] == b)]
+        rows = "".join(f'<tr><th colspan="2">{html.escape(t["task"])}: {t["similarity"]:.0%} '
+                       f'({t["shared"]} tokenized characters shared)</th></tr>{_side_by_side(result, t["task"], a, b)}'
+                       for _, t in tasks.iterrows())
+        sections.append(f"<h3>{html.escape(a)} and {html.escape(b)}: {pair['similarity']:.0%} of the answers</h3>"
+                        f"<table>{rows}</table>")
+    unreadable = "".join(f"<li>{html.escape(s)}/{html.escape(n)}: {html.escape(r)}</li>"
+                         for s, n, r in result.answers.unreadable)
+    title = f"{html.escape(result.assignment)}: similarity of answers"
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}} img{{max-width:100%}}
+table{{border-collapse:collapse;font-size:90%;width:100%}} td{{width:50%}} pre{{white-space:pre-wrap;margin:0}}
+td,th{{border:1px solid #ccc;padding:2px 6px;vertical-align:top;text-align:left}}</style></head><body>
+<h1>{title}</h1>
+<p>{html.escape(result.line())}. Only answer cells count; the released template never does{
+', code equal to the instructor&#39;s solution does' if result.count_solution else
+', nor does code equal to the instructor&#39;s solution (<code>--count-solution</code> counts it)'}.
+A pair is listed when one student's answer to a task is at least {result.threshold:.0%} found in the other's.
+Matches survive renamed variables, new comments and reordered functions (copydetect's winnowing).
+Highlighted: the matching code. Similar is not proof: read the code.</p>
+<img alt="heat map" src="data:image/png;base64,{image}">
+<h2>Pairs at or above the threshold</h2>{''.join(sections) or '<p>none</p>'}
+<h2>Notebooks that could not be read</h2>{f'<ul>{unreadable}</ul>' if unreadable else '<p>none</p>'}
+</body></html>"""
+    paths["html"].write_text(page)
+    return paths
+
+
+def similarity(root: Path, assignment: str, threshold: float = THRESHOLD, out: Path | None = None,
+               count_solution: bool = False, min_shared: int = MIN_SHARED) -> tuple[Similarity, dict[str, Path]]:
+    """Collect, compare and write the report (default ``reports/<assignment>/similarity/``)."""
+    started = time.perf_counter()
+    answers = collect_answers(root, assignment)
+    result = compare(answers, assignment, threshold, min_shared, count_solution)
+    paths = write_report(result, Path(out) if out else report_dir(root, assignment) / "similarity")
+    result.seconds = time.perf_counter() - started
+    return result, paths
+
+
+def top_pairs(result: Similarity, n: int = TOP) -> list[str]:
+    """Terminal lines for the most similar flagged pairs, with their tasks."""
+    lines = []
+    for _, pair in result.flagged().head(n).iterrows():
+        tasks = result.pairs[(result.pairs["task"] != WHOLE) & (result.pairs["student_a"] == pair["student_a"])
+                             & (result.pairs["student_b"] == pair["student_b"])]
+        detail = ", ".join(f"{t.split('/', 1)[1]} {s:.2f}" for t, s in zip(tasks["task"], tasks["similarity"]))
+        lines.append(f"  {pair['similarity']:.2f}  {pair['student_a']} ~ {pair['student_b']}  ({detail})")
+    return lines
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment")
+    parser.add_argument("--threshold", type=float, default=THRESHOLD,
+                        help="flag a pair when this share of one's answer to a task is in the other's "
+                             f"(default {THRESHOLD})")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: reports/ASSIGNMENT/similarity/)")
+    parser.add_argument("--count-solution", action="store_true",
+                        help="count code equal to the instructor's solution as shared too (finds leaked solutions; "
+                             "flags every pair of correct short answers)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .cli import course_root
+
+    if not 0 < args.threshold <= 1:
+        raise SystemExit(f"course similarity: --threshold must be in (0, 1], got {args.threshold}")
+    result, paths = similarity(course_root(args.course), args.assignment, args.threshold,
+                               Path(args.out) if args.out else None, args.count_solution)
+    print(f"{result.line()}; wrote {paths['html']}, {paths['csv'].name}, {paths['heatmap'].name}")
+    print("\n".join(top_pairs(result)))
+    for student, notebook, reason in result.answers.unreadable:
+        print(f"  unreadable: {student}/{notebook}: {reason}")
+    return 0
