@@ -248,6 +248,12 @@ class ChromiumPDFExporter(WebPDFExporter):
         return f"ChromiumPDFExporter(browser={self.browser or 'found at print time'!r})"
 
 
+def kernel_env() -> dict[str, str]:
+    """This environment with matplotlib's inline backend: figures must reach the PDF even where
+    MPLBACKEND=Agg is set (servers, CI), which would leave every plot as "<Figure size ...>" text."""
+    return {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
 def execute_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run every cell in ``folder`` with nbclient (errors kept in the outputs, as a student would see them)."""
     from nbclient import NotebookClient
@@ -259,7 +265,7 @@ def execute_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600
                                 kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
                                 resources={"metadata": {"path": str(folder)}},
                                 on_cell_executed=lambda **_: bar.update())
-        client.execute()
+        client.execute(env=kernel_env())
     errors = sum(output.get("output_type") == "error" for cell in nb.cells for output in cell.get("outputs", []))
     if errors:
         log.warning("%d cells raised errors while executing; they are printed as they are", errors)

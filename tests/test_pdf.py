@@ -86,13 +86,13 @@ def expected_phrases(nb) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def executed_pdf(tmp_path_factory, fashion_root) -> tuple[Path, Path, subprocess.CompletedProcess]:
-    """`course pdf --execute` on a chapter (COURSE_FAST=1), run with the network switched off."""
+    """`course pdf --execute` on a chapter (COURSE_FAST=1), run with the network switched off and
+    MPLBACKEND=Agg set, as on servers and in CI: the kernel must draw inline all the same."""
     folder = tmp_path_factory.mktemp("pdf")
     notebook = folder / chapter().name
     shutil.copy(chapter(), notebook)
     out = folder / "printed" / "chapter.pdf"
-    env = {**os.environ, "COURSE_FAST": "1", "COURSE_DATA_DIR": str(fashion_root)}
-    env.pop("MPLBACKEND", None)  # conftest's Agg would reach the kernel, which must draw inline
+    env = {**os.environ, "COURSE_FAST": "1", "COURSE_DATA_DIR": str(fashion_root), "MPLBACKEND": "Agg"}
     command = [sys.executable, "-m", "autograde.cli", "pdf", str(notebook), "-o", str(out), "--execute"]
     done = subprocess.run(offline(command), env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -119,8 +119,9 @@ def test_executed_chapter_prints_offline_with_text_math_and_figures(executed_pdf
     code = "".join(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert_typeset(text, strict="$" not in code)
     images = pdf_images(out)
-    assert images, "the figures are not in the PDF"
+    assert images, "the figures are not in the PDF (with MPLBACKEND=Agg, was the kernel not inline?)"
     assert max(width for width, _ in images) >= 400  # a full figure, not an icon
+    assert "<Figure size" not in text  # a figure printed as its text form
 
 
 @pytest.mark.slow
@@ -219,3 +220,42 @@ def test_bad_input_is_named(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["pdf", str(tmp_path / "notes.txt")]) == 2
     assert "prints .ipynb notebooks and .html pages" in capsys.readouterr().err
+
+
+# Runs `course ARGS...` with nbgrader not importable, as after `pip install -e '.[pdf]'`.
+WITHOUT_NBGRADER = """
+import sys
+
+class NoNbgrader:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition('.')[0] == 'nbgrader':
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoNbgrader())
+try:
+    import nbgrader
+except ModuleNotFoundError:
+    pass
+else:
+    sys.exit('nbgrader was not blocked')
+from autograde.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+@needs_tools
+@needs_browser
+def test_course_pdf_works_without_nbgrader(tmp_path):
+    out = tmp_path / "sample.pdf"
+    done = subprocess.run([sys.executable, "-c", WITHOUT_NBGRADER, "pdf", str(SAMPLE), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"wrote {out}" in done.stdout and "Question 1" in pdf_text(out)
+    listing = subprocess.run([sys.executable, "-c", WITHOUT_NBGRADER, "--help"], capture_output=True, text=True)
+    assert listing.returncode == 0 and "generate" in listing.stdout and "pdf" in listing.stdout, listing.stderr
+    needs_nbgrader = subprocess.run([sys.executable, "-c", WITHOUT_NBGRADER, "generate", "--help"],
+                                    capture_output=True, text=True)
+    assert needs_nbgrader.returncode != 0
+    assert "course generate needs the Python package 'nbgrader'" in needs_nbgrader.stderr
+    assert "pip install -e '.[grading]'" in needs_nbgrader.stderr
