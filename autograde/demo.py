@@ -2,8 +2,9 @@
 
 Copies the bundled course (this repository's nbgrader_config.py and notebooks/) to DIR, generates the
 student versions, hands in a made-up class (reference solutions, untouched student versions, partly
-right answers, a syntax error, an exception, an endless loop), grades it in parallel, writes feedback
-and the class report, prints one notebook to PDF when ``course pdf`` is available, and says where
+right answers, a syntax error, an exception, an endless loop, and two students of whom one copied the
+other's answers with renamed variables), grades it in parallel, writes feedback and the class report,
+looks for shared answers, prints one notebook to PDF when ``course pdf`` is available, and says where
 everything is.
 """
 from __future__ import annotations
@@ -21,9 +22,11 @@ from .generate import generate
 from .pdf import PDFError, notebook_to_pdf
 from .grade import grade
 from .report import summary_table, write_report
+from .similarity import similarity, top_pairs
 
 BUNDLED = Path(__file__).resolve().parents[1]  # the repository: nbgrader_config.py + notebooks/
-DEFAULT_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop"]
+DEFAULT_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop",
+                 "own-variant", "copied-variant"]
 MARKER = ".course-demo"  # marks a folder this command made, so a re-run may replace it
 
 
@@ -68,27 +71,31 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
     missing = [a for a in chosen if a not in available]
     if missing:
         raise SystemExit(f"course demo: no chapter {missing}; available: {available}")
-    print(f"[1/6] copied the course to {course}; generating student versions of {', '.join(available)}")
+    print(f"[1/7] copied the course to {course}; generating student versions of {', '.join(available)}")
     generate(course, available)
     lines = []
     for assignment in chosen:
         students = make_class(course, assignment, kinds or DEFAULT_KINDS)
-        print(f"[2/6] {assignment}: handed in {len(students)} submissions: {', '.join(students.values())}")
-        print(f"[3/6] grading {assignment} in parallel")
+        print(f"[2/7] {assignment}: handed in {len(students)} submissions: {', '.join(students.values())}")
+        print(f"[3/7] grading {assignment} in parallel")
         summary = grade(course, assignment, workers=workers, limits=Limits(cell_timeout=cell_timeout), force=True)
         for record in summary.records:
             if record.status != "ok":
                 print(f"      {record.student}: {record.status}: {record.reason}")
         print(f"      {summary.line()}")
         pages = feedback(course, assignment)
-        print(f"[4/6] wrote {len(pages)} feedback pages into {course / 'feedback'}")
+        print(f"[4/7] wrote {len(pages)} feedback pages into {course / 'feedback'}")
         csv_path, html_path, grades = write_report(course, assignment)
-        print(f"[5/6] class report:\n{summary_table(grades)}")
+        print(f"[5/7] class report:\n{summary_table(grades)}")
+        shared, paths = similarity(course, assignment)
+        print(f"[6/7] {shared.line()}")
+        print("\n".join(top_pairs(shared)) or "      no pair of students shares answers")
         reference = next(course.glob(f"autograded/*-reference/{assignment}/*.ipynb"), None)
         pdf = _print_pdf(reference) if reference else None
-        print(f"[6/6] PDF of the reference submission: {pdf or 'not made'}")
+        print(f"[7/7] PDF of the reference submission: {pdf or 'not made'}")
         lines += [f"  {assignment}: grades {csv_path}", f"  {assignment}: report {html_path}",
-                  f"  {assignment}: feedback {course / 'feedback'}/<student>/{assignment}/"]
+                  f"  {assignment}: feedback {course / 'feedback'}/<student>/{assignment}/",
+                  f"  {assignment}: shared answers: {', '.join(shared.named_pairs()) or 'none found'}; {paths['html']}"]
         if pdf:
             lines.append(f"  {assignment}: PDF {pdf}")
     print(f"done in {time.monotonic() - started:.0f} s. Everything is in {course}:")

@@ -74,6 +74,11 @@ class Similarity:
         whole = self.pairs[(self.pairs["task"] == WHOLE) & self.pairs["flagged"]]
         return whole.sort_values(["similarity", "student_a"], ascending=[False, True])
 
+    def named_pairs(self) -> list[str]:
+        """The flagged pairs in words: "ada and bob (72%)"."""
+        return [f"{a} and {b} ({s:.0%})" for a, b, s in
+                self.flagged()[["student_a", "student_b", "similarity"]].itertuples(index=False)]
+
     def line(self) -> str:
         """One line for the terminal."""
         return (f"similarity {self.assignment}: {len(self.answers.students)} students, "

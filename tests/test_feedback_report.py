@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from autograde.cli import main
-from autograde.demo import demo
+from autograde.demo import DEFAULT_KINDS, demo
 from grading_course import ASSIGNMENT, HERE, add_class, make_course, nbgrader
 
 pytestmark = pytest.mark.slow
@@ -66,9 +66,12 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert f"Everything is in {out}" in text
     assert (out / "reports" / ASSIGNMENT / "grades.csv").exists()
     assert (out / "reports" / ASSIGNMENT / "report.html").exists()
-    assert len(list(out.glob(f"feedback/*/{ASSIGNMENT}/*.html"))) == 6
+    assert len(list(out.glob(f"feedback/*/{ASSIGNMENT}/*.html"))) == len(DEFAULT_KINDS)
     grades = pd.read_csv(out / "reports" / ASSIGNMENT / "grades.csv").set_index("student")
     assert grades.loc["student-01-reference", "score"] == 6
+    # The disguised copy still earns every point; the summary names the pair who shared answers.
+    assert grades.loc["student-08-copied-variant", "score"] == 6
+    assert "shared answers: student-07-own-variant and student-08-copied-variant (" in text
     assert grades.loc["student-06-endless-loop", "status"] == "timeout"
     # A second run replaces its own earlier demo but never a folder it did not make.
     (tmp_path / "mine").mkdir()

@@ -211,6 +211,7 @@ def test_the_demo_pair_is_the_only_one_flagged(course):
                                                "syntax-error"], source_dir="source")
     result, _ = similarity(course, ASSIGNMENT)
     assert flagged_pairs(result) == {("student-03-own-variant", "student-04-copied-variant")}
+    assert result.named_pairs()[0].startswith("student-03-own-variant and student-04-copied-variant (")
     assert set(students) == set(result.answers.students)
 
 
