@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbgrader_harness import autograded_total, grade_submissions
+import nbformat
+from nbgrader_harness import autograded_total, grade_submissions, source_notebook
 
 
 def answer(signature: str, body: str) -> str:
@@ -32,3 +33,20 @@ def grade_chapter(tmp_path: Path, assignment: str, tests_of: dict[str, str],
             assert got == expected, (f"submission {student!r}: {test} scored {got}/{most}, expected {expected} "
                                      f"(wrong answers in {sorted(answers)})")
     return scores
+
+
+def failure(tmp_path: Path, assignment: str, student: str, test_id: str) -> str:
+    """The error that test cell ``test_id`` of ``student``'s autograded notebook ended with ("" if none)."""
+    stem = source_notebook(assignment).stem
+    notebook = nbformat.read(tmp_path / "course" / "autograded" / student / assignment / f"{stem}.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == test_id)
+    return "\n".join(f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", [])
+                     if o.get("output_type") == "error")
+
+
+def assert_refused(tmp_path: Path, assignment: str, student: str, refused: dict[str, str]) -> None:
+    """Each test cell in ``refused`` failed with course.scratch's message for the library function named there."""
+    for test_id, name in refused.items():
+        error = failure(tmp_path, assignment, student, test_id)
+        assert f"WriteItYourselfError: write it yourself: {name} " in error and "is not allowed in this task" in error, (
+            f"{student}: {test_id} should fail because it calls {name}; its error was {error!r}")

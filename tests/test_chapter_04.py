@@ -1,7 +1,7 @@
 """Chapter 4 (softmax regression): real nbgrader autograde of the solution, the student version and wrong answers."""
 import pytest
 
-from chapter_grading import answer, grade_chapter
+from chapter_grading import answer, assert_refused, grade_chapter
 
 ASSIGNMENT = "04-softmax-regression"
 TESTS_OF = {  # answer cell -> the test cell that grades it
@@ -61,9 +61,18 @@ WRONG = {
         "confusion_matrix": confusion("pairs = labels.long() * num_classes + predictions.long()\n"
                                       "return torch.bincount(pairs).reshape(num_classes, -1)"),
     },
+    # each "write it yourself" task answered with the library function it replaces
+    "library": {
+        "softmax": answer(SOFTMAX, "return O.softmax(dim=1)"),
+        "log_softmax": answer(LOG_SOFTMAX, "return O - torch.logsumexp(O, dim=1, keepdim=True)"),
+        "cross_entropy": answer(CROSS_ENTROPY, "return nn.CrossEntropyLoss()(O, y)"),
+    },
 }
+REFUSED = {"test_softmax": "Tensor.softmax (the same as torch.softmax)", "test_log_softmax": "torch.logsumexp",
+           "test_cross_entropy": "nn.CrossEntropyLoss"}
 
 
 @pytest.mark.slow
 def test_chapter_04_autograde(tmp_path, data_env):
     grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG)
+    assert_refused(tmp_path, ASSIGNMENT, "library", REFUSED)

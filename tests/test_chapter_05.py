@@ -1,7 +1,7 @@
 """Chapter 5 (multilayer perceptrons): real nbgrader autograde of the solution, the student version and wrong answers."""
 import pytest
 
-from chapter_grading import answer, grade_chapter
+from chapter_grading import answer, assert_refused, grade_chapter
 
 ASSIGNMENT = "05-mlp"
 TESTS_OF = {  # answer cell -> the test cell that grades it
@@ -43,6 +43,8 @@ WRONG = {
         "mlp_scratch": MLP_SCRATCH_UNIFORM,
     },
     "wrong_b": {
+        # the library function that Task 1 asks to write
+        "relu": answer("relu(x)", "return nn.ReLU()(x)"),
         # forgets to zero the gradients, so the next step adds the old gradient again
         "sgd_step": answer("sgd_step(params, lr)", "with torch.no_grad():\n    for p in params:\n"
                            "        if p.grad is not None:\n            p -= lr * p.grad"),
@@ -63,3 +65,4 @@ WRONG = {
 @pytest.mark.slow
 def test_chapter_05_autograde(tmp_path, data_env):
     grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
+    assert_refused(tmp_path, ASSIGNMENT, "wrong_b", {"test_relu": "nn.ReLU"})

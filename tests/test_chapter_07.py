@@ -2,7 +2,7 @@
 version and wrong answers."""
 import pytest
 
-from chapter_grading import answer, grade_chapter
+from chapter_grading import answer, assert_refused, grade_chapter
 
 ASSIGNMENT = "07-regularisation"
 TESTS_OF = {  # answer cell -> the test cell that grades it
@@ -54,9 +54,12 @@ WRONG = {
         "generalisation_gap": answer("generalisation_gap(history)",
                                      "return float(history['validation accuracy'][-1] - history['train accuracy'][-1])"),
     },
+    # the library function that Task 5 asks to write
+    "library": {"dropout": answer(DROPOUT, "return nn.functional.dropout(X, p, training)")},
 }
 
 
 @pytest.mark.slow
 def test_chapter_07_autograde(tmp_path, data_env):
     grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
+    assert_refused(tmp_path, ASSIGNMENT, "library", {"test_dropout": "F.dropout"})

@@ -2,7 +2,7 @@
 student version and wrong answers."""
 import pytest
 
-from chapter_grading import answer, grade_chapter
+from chapter_grading import answer, assert_refused, grade_chapter
 
 ASSIGNMENT = "08-initialisation"
 TESTS_OF = {  # answer cell -> the test cell that grades it
@@ -34,6 +34,8 @@ WRONG = {
                                   "gain * math.sqrt(3 / (fan_in + fan_out)))\nreturn weight"),
     },
     "wrong_b": {
+        # the library function that Task 4 asks to write
+        "xavier_uniform_": answer(XAVIER, "return nn.init.xavier_uniform_(weight, gain)"),
         # endswith(stat) also matches 'abs mean' when stat is 'mean', and startswith matches layer 11 for layer 1
         "layer_stat": answer("layer_stat(history, layer, stat='std', phase='train')",
                              "for key in history:\n    if key.startswith(f'{phase} {layer}') and key.endswith(stat):\n"
@@ -51,3 +53,4 @@ WRONG = {
 @pytest.mark.slow
 def test_chapter_08_autograde(tmp_path, data_env):
     grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
+    assert_refused(tmp_path, ASSIGNMENT, "wrong_b", {"test_xavier_uniform_": "nn.init.xavier_uniform_"})

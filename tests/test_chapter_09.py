@@ -5,6 +5,7 @@ points too; this test states that dependency instead of using ``grade_chapter``'
 """
 import pytest
 
+from chapter_grading import assert_refused
 from nbgrader_harness import autograded_total, grade_submissions
 
 ASSIGNMENT = "09-batchnorm"
@@ -60,10 +61,36 @@ def largest_usable_lr(histories, threshold=0.7):
     return max(usable) if usable else None
 '''
 
+# The library functions that Tasks 1 and 2 ask to write (the module's running statistics updated in place).
+BATCH_NORM_LIBRARY = '''
+def batch_norm(X, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    running_mean, running_var = running_mean.clone(), running_var.clone()
+    Y = nn.functional.batch_norm(X, running_mean, running_var, gamma, beta, training, momentum, eps)
+    return Y, running_mean, running_var
+'''
+MODULE_LIBRARY = '''
+class BatchNorm(nn.Module):
+    def __init__(self, num_features, momentum=0.1, eps=1e-5):
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        self.gamma = nn.Parameter(torch.ones(num_features))
+        self.beta = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, X):
+        return torch.batch_norm(X, self.gamma, self.beta, self.running_mean, self.running_var, self.training,
+                                self.momentum, self.eps, False)
+'''
+
 WRONG = {
     "wrong_a": {"batch_norm": BATCH_NORM_UNBIASED, "build_net": BUILD_NET_AFTER_RELU},
     "wrong_b": {"batchnorm_module": MODULE_PARAMETERS, "largest_usable_lr": LAST_NOT_BEST},
+    "library": {"batch_norm": BATCH_NORM_LIBRARY},
+    "library_module": {"batchnorm_module": MODULE_LIBRARY},
 }
+REFUSED = {"library": {"test_batch_norm": "F.batch_norm", "test_batchnorm_module": "F.batch_norm"},
+           "library_module": {"test_batchnorm_module": "torch.batch_norm"}}
 
 
 @pytest.mark.slow
@@ -80,3 +107,5 @@ def test_chapter_09_autograde(tmp_path, data_env):
         for test, (got, most) in scores[student].items():
             expected = 0 if test in broken else most
             assert got == expected, f"{student}: {test} scored {got}/{most}, expected {expected}"
+    for student, refused in REFUSED.items():
+        assert_refused(tmp_path, ASSIGNMENT, student, refused)
