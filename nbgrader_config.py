@@ -20,3 +20,14 @@ c.Execute.timeout = 120
 from autograde.sandbox import autograde_preprocessors  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
+
+# Feedback pages never show hidden tests, their code or their output, whichever tool writes them:
+# `course feedback`, `nbgrader generate_feedback` and the formgrader's "Generate Feedback" button.
+from autograde.feedback import feedback_preprocessors  # noqa: E402
+
+c.GenerateFeedback.preprocessors = feedback_preprocessors()
+
+# nbgrader's exchange (release and collect on a shared server) lives in the course folder, so it exists
+# and the formgrader shows no warning; on a multi-user JupyterHub point it at a folder all users share.
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)

@@ -4,12 +4,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Iterator
 
 from nbgrader.coursedir import CourseDirectory
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+# nbgrader's gradebook code sets off SQLAlchemy warnings ("Object ... not in session") on every grade; they
+# say nothing an instructor can act on and bury the summary, so they are not shown.
+warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
 
 
 def load_config(root: Path) -> Config:

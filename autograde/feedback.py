@@ -3,7 +3,9 @@
 nbgrader's ``generate_feedback`` renders the autograded notebook, hidden tests included, so a
 student learns the hidden tests from the first feedback (nbgrader #917 / #1363). Here the same
 converter runs with one more step, :class:`HideHiddenTests`: a test cell keeps its visible part and
-its score, says where hidden tests ran, and an error shows only its type, not the failing code.
+its score, says where hidden tests ran, and shows only whether it failed: nothing the hidden tests
+printed, displayed or raised. ``nbgrader_config.py`` puts the same step into nbgrader's own
+``generate_feedback`` (command line and the formgrader's button), so every path writes the same page.
 """
 from __future__ import annotations
 
@@ -19,39 +21,38 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 from .course_dir import course_directory, in_course, load_config
 
-HIDDEN_NOTE = "# (hidden tests ran here; their code is not shown)"
+HIDDEN_NOTE = "# (hidden tests ran here; their code and output are not shown)"
+FAILED_NOTE = "a test in this cell failed"
 
 
 class HideHiddenTests(ClearHiddenTests):
-    """Drop hidden-test code from graded cells; failures say which error, not where."""
+    """Drop hidden-test code and every output of a cell that held hidden tests; a failure shows as such."""
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int) -> tuple[NotebookNode, dict]:
         if cell.cell_type != "code" or not utils.is_grade(cell) or not self._remove_hidden_test_region(cell):
             return cell, resources
         cell.source = (cell.source.rstrip() + "\n" + HIDDEN_NOTE).lstrip("\n")
-        outputs = []
-        for output in cell.outputs:
-            if output.output_type == "error":
-                # A traceback quotes the failing line and an assertion message may name the expected value.
-                message = f"{output.ename}: a test in this cell failed"
-                outputs.append(new_output("error", ename=output.ename, evalue="a test in this cell failed",
-                                          traceback=[message]))
-            elif output.output_type == "stream" and output.name == "stderr":
-                outputs.append(new_output("stream", name="stderr", text="(error output of hidden tests not shown)\n"))
-            else:
-                outputs.append(output)
-        cell.outputs = outputs
+        # Outputs cannot be told apart by the code that wrote them: a hidden test's print, display or
+        # traceback (which quotes the failing line and may name the expected value) all go.
+        error = next((o for o in cell.outputs if o.output_type == "error"), None)
+        cell.outputs = [] if error is None else [new_output(
+            "error", ename=error.ename, evalue=FAILED_NOTE, traceback=[f"{error.ename}: {FAILED_NOTE}"])]
         return cell, resources
 
     def __repr__(self) -> str:
         return f"HideHiddenTests(begin={self.begin_test_delimeter!r}, end={self.end_test_delimeter!r})"
 
 
+def feedback_preprocessors() -> list[type]:
+    """nbgrader's feedback steps with :class:`HideHiddenTests`; for ``c.GenerateFeedback.preprocessors``."""
+    return [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+
 def feedback(root: Path, assignment: str, student: str | None = None) -> list[Path]:
     """Write ``feedback/<student>/<assignment>/*.html`` for every autograded student; returns the pages."""
     root = Path(root).resolve()
     config = load_config(root)
-    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.preprocessors = feedback_preprocessors()
     config.HTMLExporter.template_name = "feedback"
     coursedir = course_directory(root, assignment, config)
     if student:

@@ -1,7 +1,11 @@
 """Autograde every submission of an assignment in parallel (``course grade ASSIGNMENT``).
 
 prepare (nbgrader's sanitising, here) -> execute (worker processes or a dask cluster) -> score (nbgrader's
-scoring, here). Only this process writes the gradebook. Each notebook's status, reason and time go to
+scoring, here). Only this process writes the gradebook. Each student is graded whole or not at all
+(``autograde.transaction``): a run that is killed, or a gradebook that refuses a write, leaves that
+student pending for the next run and every earlier grade intact. One bad folder never stops the
+class: empty folders, extra notebooks and grades that could not be recorded are listed as needing
+attention (exit code 1). Each notebook's status, reason and time go to
 ``reports/<assignment>/results.json`` for ``course report``.
 """
 from __future__ import annotations
@@ -17,21 +21,31 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
+from nbgrader.api import Assignment
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+
 from .course_dir import course_directory, in_course, load_config, report_dir, submitted_students
 from . import sandbox, tamper
 from .execute import Limits, _first_error, _has_error
 from .pool import ExecuteSettings, run_dask, run_local
-from .prepare import make_autograder, prepare_submission
-from .score import cell_scores, record_zero, score_notebook
+from .prepare import Submission, Unusable, make_autograder, notebook_owners, prepare_submission
+from .score import record_zero, score_notebook, student_totals
+from .transaction import StudentTransaction, is_pending
+
+
+# Statuses of a notebook that was graded (it has its grade) and of things that need the instructor.
+GRADED = ("ok", "raised", "timeout", "crashed", "error", "failed", "tampered", "missing")
+ATTENTION = ("ignored", "empty", "pending")  # not graded: the summary lists them and the exit code is 1
 
 
 @dataclass
 class NotebookRecord:
-    """How one student's notebook was graded."""
+    """How one student's notebook was graded (``status`` in GRADED), or why it was not (in ATTENTION)."""
 
     student: str
     notebook: str
-    status: str  # ok, raised, timeout, crashed, error, failed
+    status: str
     reason: str
     duration: float
     attempts: int = 1
@@ -50,16 +64,22 @@ class GradeSummary:
     seconds: float = 0.0
     workers: str = ""
 
+    @property
+    def attention(self) -> list[NotebookRecord]:
+        """Records the instructor must act on: extra notebooks, empty folders, grades not recorded."""
+        return [r for r in self.records if r.status in ATTENTION]
+
     def line(self) -> str:
-        counts = Counter(r.status for r in self.records)
-        statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to grade"
-        students = len({r.student for r in self.records})
-        score = (sum(r.score for r in self.records) / students) if students else 0.0
-        best = max((sum(r.max_score for r in self.records if r.student == s) for s in {r.student for r in self.records}),
-                   default=0.0)
+        graded = [r for r in self.records if r.status in GRADED]
+        counts = Counter(r.status for r in graded)
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing graded"
+        students = {r.student for r in graded}
+        score = (sum(r.score for r in graded) / len(students)) if students else 0.0
+        best = max((sum(r.max_score for r in graded if r.student == s) for s in students), default=0.0)
         skipped = f", {len(self.skipped)} already graded (use --force to regrade)" if self.skipped else ""
-        return (f"graded {students} submission(s) of {self.assignment} ({len(self.records)} notebooks) in "
-                f"{self.seconds:.1f} s on {self.workers}: {statuses}; mean score {score:.2f}/{best:g}{skipped}")
+        attention = f"; {len(self.attention)} need(s) attention (listed above)" if self.attention else ""
+        return (f"graded {len(students)} submission(s) of {self.assignment} ({len(graded)} notebooks) in "
+                f"{self.seconds:.1f} s on {self.workers}: {statuses}; mean score {score:.2f}/{best:g}{skipped}{attention}")
 
     def __repr__(self) -> str:
         return f"GradeSummary({self.line()!r})"
@@ -69,16 +89,32 @@ def _status(result_status: str, cells_failed: int) -> str:
     return "raised" if result_status == "ok" and cells_failed else result_status
 
 
-def _save(root: Path, assignment: str, records: list[NotebookRecord]) -> Path:
-    """Merge this run's records into results.json (a re-run that skips students keeps theirs)."""
+def _save(root: Path, assignment: str, student: str, records: list[NotebookRecord]) -> Path:
+    """Replace ``student``'s records in results.json (written to a temporary name, then renamed)."""
     path = report_dir(root, assignment) / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(path.read_text()) if path.exists() else []
-    fresh = {(r.student, r.notebook) for r in records}
-    kept = [r for r in old if (r["student"], r["notebook"]) not in fresh]
+    kept = [r for r in old if r["student"] != student]
     merged = sorted(kept + [asdict(r) for r in records], key=lambda r: (r["student"], r["notebook"]))
-    path.write_text(json.dumps(merged, indent=1))
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(merged, indent=1))
+    os.replace(temporary, path)
     return path
+
+
+def _previous_records(root: Path, assignment: str, student: str) -> list[NotebookRecord]:
+    path = report_dir(root, assignment) / "results.json"
+    old = json.loads(path.read_text()) if path.exists() else []
+    return [NotebookRecord(**r) for r in old if r["student"] == student and r["status"] not in ATTENTION]
+
+
+@dataclass
+class _Open:
+    """A student whose notebooks are executing: their transaction, submission and results so far."""
+
+    transaction: StudentTransaction
+    submission: Submission
+    results: list = field(default_factory=list)
 
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,
@@ -92,72 +128,152 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     if not students:
         raise SystemExit(f"course grade: no submissions in {Path(coursedir.root) / coursedir.submitted_directory}"
                          f"/<student>/{assignment}/; collect them first (nbgrader's layout)")
+    summary = GradeSummary(assignment, workers=scheduler or f"{workers or os.cpu_count() or 1} local worker(s)")
+    start = time.monotonic()
+    with in_course(root):
+        expected = _check_gradebook(coursedir, assignment)
+        converter = make_autograder(coursedir, config)
+        pending = [s for s in students if force or _needs_grading(converter, assignment, s)]
+        summary.skipped = [s for s in students if s not in pending]
+        if pending:
+            settings = _execute_settings(config, limits, kernel_manager_class, require_sandbox, assignment, scheduler,
+                                         workers or os.cpu_count() or 1)
+            _grade_students(root, converter, assignment, pending, expected, settings, summary,
+                            workers or os.cpu_count() or 1, scheduler, progress)
+    summary.records.sort(key=lambda r: (r.student, r.notebook))
+    summary.seconds = time.monotonic() - start
+    return summary
+
+
+def _execute_settings(config, limits, kernel_manager_class, require_sandbox, assignment, scheduler, workers):
+    """How kernels run: the config's Execute options, the limits, a sandbox, one torch thread per core share."""
     # A sandbox named in the config (c.Execute.kernel_manager_class) applies here as in `nbgrader autograde`.
     settings = ExecuteSettings.for_course(config, limits, kernel_manager_class)
     settings.kernel_manager_class = settings.kernel_manager_class or _sandbox_manager(require_sandbox)
     settings.env["COURSE_GRADE_RUN"] = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
-    workers = workers or os.cpu_count() or 1
     if not scheduler and "OMP_NUM_THREADS" not in os.environ:
         # Kernels running side by side share the cores: torch's default of one thread per core in
         # every kernel oversubscribes them and makes small matrix work many times slower.
         settings.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    summary = GradeSummary(assignment, workers=scheduler or f"{workers} local worker(s)")
-    start = time.monotonic()
-    with in_course(root):
+    return settings
+
+
+def _check_gradebook(coursedir, assignment: str) -> list[str]:
+    """The assignment's notebook names, after proving the gradebook can be written (else a clear exit)."""
+    try:
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             try:
-                gb.find_assignment(assignment)
+                found = gb.find_assignment(assignment)
             except MissingEntry:
                 raise SystemExit(f"course grade: assignment {assignment!r} is not in the gradebook; "
                                  f"run `course generate {assignment}` first") from None
-        converter = make_autograder(coursedir, config, force=force)
-        graded_students: list[str] = []
-        seals: dict[tuple[str, str], tamper.Seal] = {}
-        total = sum(len(list((Path(coursedir.format_path(coursedir.submitted_directory, s, assignment))).glob("*.ipynb")))
-                    for s in students)
-        bar = tqdm(total=total, desc=f"grade {assignment}", unit="nb", disable=not progress)
+            names = sorted(nb.name for nb in found.notebooks)
+            # Write the assignment's row with its own value: fails now, before any work, if writes will.
+            gb.db.execute(update(Assignment).where(Assignment.id == found.id).values(name=found.name))
+            gb.db.commit()
+    except SQLAlchemyError as error:
+        raise SystemExit(f"course grade: the gradebook {coursedir.db_url} cannot be written "
+                         f"({getattr(error, 'orig', error)}); nothing was graded. Close any program holding it "
+                         f"(an open sqlite3 shell, a formgrader that is saving), check that the file and its folder "
+                         f"are writable, then run the command again.") from None
+    return names
 
-        def jobs():
-            """Prepared jobs, one student at a time (failures to prepare are recorded on the way)."""
-            for student in students:
-                prepared = prepare_submission(converter, assignment, student)
-                if prepared is None:
-                    summary.skipped.append(student)
-                    bar.total -= len(list(Path(converter._format_source(assignment, student)).glob("*.ipynb")))
-                    bar.refresh()
-                    continue
-                graded_students.append(student)
-                student_jobs, failures = prepared
-                for failure in failures:
-                    record_zero(coursedir.db_url, coursedir.course_id, assignment, student, failure.notebook)
-                    summary.records.append(NotebookRecord(student, failure.notebook, "failed", failure.reason, 0.0, 0))
-                    bar.update()
-                for job in student_jobs:
-                    seals[job.key] = _seal(job)  # checkpoint cells whose answers only this process knows
-                    yield job
 
-        results = run_dask(jobs(), settings, scheduler) if scheduler else run_local(jobs(), settings, workers)
-        with bar:
-            for job, result, attempts in results:
-                _unseal(result, seals.pop(job.key, None))
-                score_notebook(converter, assignment, job.student, job.notebook, result)
-                reason = "; ".join(filter(None, [result.reason, *job.notes]))
-                summary.records.append(NotebookRecord(job.student, job.notebook, _status(result.status, result.cells_failed),
-                                                      reason, round(result.duration, 3), attempts, result.host))
-                bar.update()
-        for student in graded_students:
-            converter.set_permissions(assignment, student)
-        totals = {}
-        for row in cell_scores(coursedir.db_url, coursedir.course_id, assignment):
-            key = (row["student"], row["notebook"])
-            score, best = totals.get(key, (0.0, 0.0))
-            totals[key] = (score + (row["score"] or 0.0), best + row["max_score"])
-        for record in summary.records:
-            record.score, record.max_score = totals.get((record.student, record.notebook), (0.0, 0.0))
-    summary.records.sort(key=lambda r: (r.student, r.notebook))
-    summary.seconds = time.monotonic() - start
-    _save(root, assignment, summary.records)
-    return summary
+def _needs_grading(converter, assignment: str, student: str) -> bool:
+    """Never graded, left half-done by an interrupted run, or handed in again since (nbgrader's timestamp rule)."""
+    dest = converter.graded_folder(assignment, student)
+    if is_pending(dest):
+        return True
+    new = converter.coursedir.get_existing_timestamp(converter._format_source(assignment, student))
+    old = converter.coursedir.get_existing_timestamp(str(dest))
+    return new is not None and old is not None and new > old
+
+
+def _grade_students(root, converter, assignment, students, expected, settings, summary, workers, scheduler, progress):
+    """Prepare, execute and record ``students``; each student's grade is committed as soon as it is complete."""
+    coursedir = converter.coursedir
+    owners = notebook_owners(coursedir)
+    opened: dict[str, _Open] = {}
+    seals: dict[tuple[str, str], tamper.Seal] = {}
+    total = sum(len(list(Path(converter._format_source(assignment, s)).glob("*.ipynb"))) for s in students)
+    bar = tqdm(total=total, desc=f"grade {assignment}", unit="nb", disable=not progress)
+
+    def finish(student: str, records: list[NotebookRecord]) -> None:
+        summary.records.extend(records)
+        _save(root, assignment, student, records)
+        bar.update(len(records))
+
+    def jobs():
+        """Prepared jobs, one student at a time (what cannot be prepared is recorded on the way)."""
+        for student in students:
+            transaction = StudentTransaction(coursedir.db_url, coursedir.course_id, assignment, student,
+                                             converter.graded_folder(assignment, student))
+            try:
+                transaction.begin()
+                converter.staged[(assignment, student)] = str(transaction.staging)
+                submission = prepare_submission(converter, assignment, student, expected, owners)
+            except Unusable as why:
+                kept = transaction.abort()
+                finish(student, _previous_records(root, assignment, student)
+                       + [NotebookRecord(student, "", "empty", f"{why} ({kept})", 0.0, 0)])
+                continue
+            except Exception as error:  # noqa: BLE001 - a gradebook locked mid-run, a full disk...
+                finish(student, _abandon(root, assignment, student, transaction, error))
+                continue
+            opened[student] = _Open(transaction, submission)
+            if not submission.jobs:
+                _commit(root, converter, assignment, student, opened.pop(student), finish)
+            for job in submission.jobs:
+                seals[job.key] = _seal(job)  # checkpoint cells whose answers only this process knows
+                yield job
+
+    results = run_dask(jobs(), settings, scheduler) if scheduler else run_local(jobs(), settings, workers)
+    with bar:
+        for job, result, attempts in results:
+            _unseal(result, seals.pop(job.key, None))
+            entry = opened[job.student]
+            entry.results.append((job, result, attempts))
+            if len(entry.results) == len(entry.submission.jobs):
+                _commit(root, converter, assignment, job.student, opened.pop(job.student), finish)
+
+
+def _commit(root, converter, assignment: str, student: str, entry: _Open, finish) -> None:
+    """Score the student's notebooks into the staging folder and the gradebook, then put the grade in place."""
+    coursedir = converter.coursedir
+    submission, records = entry.submission, []
+    try:
+        for failure in submission.failures:
+            record_zero(coursedir.db_url, coursedir.course_id, assignment, student, failure.notebook)
+            records.append(NotebookRecord(student, failure.notebook, "failed", failure.reason, 0.0, 0))
+        for job, result, attempts in entry.results:
+            score_notebook(converter, assignment, student, job.notebook, result)
+            reason = "; ".join(filter(None, [result.reason, *job.notes]))
+            records.append(NotebookRecord(student, job.notebook, _status(result.status, result.cells_failed),
+                                          reason, round(result.duration, 3), attempts, result.host))
+        for notebook in submission.missing:
+            records.append(NotebookRecord(student, notebook, "missing",
+                                          f"{notebook}.ipynb was not handed in: 0 points for it", 0.0, 0))
+        totals = student_totals(coursedir.db_url, coursedir.course_id, assignment, student)
+        entry.transaction.commit()
+    except Exception as error:  # noqa: BLE001 - whatever failed, the old grade stays and the student stays pending
+        finish(student, _abandon(root, assignment, student, entry.transaction, error))
+        return
+    finally:
+        converter.staged.pop((assignment, student), None)
+    converter.set_permissions(assignment, student)
+    for record in records:
+        record.score, record.max_score = totals.get(record.notebook, (0.0, 0.0))
+    records += [NotebookRecord(student, f.notebook, "ignored", f.reason, 0.0, 0) for f in submission.ignored]
+    finish(student, records)
+
+
+def _abandon(root, assignment: str, student: str, transaction: StudentTransaction, error: BaseException) -> list:
+    """Undo a student's unfinished grading; their records: the previous ones plus why this one is pending."""
+    kept = transaction.abort()
+    cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+    reason = (f"grading could not be recorded ({type(error).__name__}: {cause[0] if cause else ''}); {kept}, and "
+              f"the next `course grade {assignment}` grades this student again")
+    return _previous_records(root, assignment, student) + [NotebookRecord(student, "", "pending", reason, 0.0, 0)]
 
 
 def _sandbox_manager(required: bool) -> str:
@@ -235,6 +351,10 @@ def run(args: argparse.Namespace) -> int:
                     require_sandbox=args.require_sandbox)
     for record in summary.records:
         if record.status != "ok":
-            print(f"  {record.student}/{record.notebook}: {record.status}: {record.reason}")
+            print(f"  {record.student}/{record.notebook or '-'}: {record.status}: {record.reason}")
+    if summary.attention:
+        print(f"NEEDS ATTENTION ({len(summary.attention)}):")
+        for record in summary.attention:
+            print(f"  {record.student}/{record.notebook or '-'}: {record.status}: {record.reason}")
     print(summary.line())
-    return 0
+    return 1 if summary.attention else 0

@@ -47,7 +47,18 @@ class ExecuteSettings:
                                 execute_options=self.execute_options)
 
 
+def _die_with_parent() -> None:
+    """Linux: this worker is killed when the grading process dies (SIGKILL, a closed SSH session)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def _child(connection, settings: ExecuteSettings, job: Job) -> None:
+    _die_with_parent()
     connection.send(settings.run(job))
     connection.close()
 

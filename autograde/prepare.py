@@ -8,8 +8,6 @@ plain data that ``autograde.execute`` can run anywhere.
 """
 from __future__ import annotations
 
-import glob
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,13 +53,62 @@ class Failure:
         return (self.student, self.notebook)
 
 
-def make_autograder(coursedir: CourseDirectory, config: Config, force: bool = False) -> Autograde:
+class StagedAutograde(Autograde):
+    """nbgrader's Autograde whose output for a student goes to the staging folder while it is graded."""
+
+    staged: dict[tuple[str, str], str]
+
+    def _format_dest(self, assignment_id: str, student_id: str, escape: bool = False) -> str:
+        staged = getattr(self, "staged", {}).get((assignment_id, student_id))
+        return staged if staged and not escape else super()._format_dest(assignment_id, student_id, escape)
+
+    def graded_folder(self, assignment: str, student: str) -> Path:
+        """``autograded/<student>/<assignment>``, where the finished grade lives."""
+        return Path(super()._format_dest(assignment, student))
+
+
+def make_autograder(coursedir: CourseDirectory, config: Config) -> StagedAutograde:
     """nbgrader's Autograde converter, set up to be driven one step at a time."""
-    converter = Autograde(coursedir=coursedir, config=config)
-    converter.force = force
+    converter = StagedAutograde(coursedir=coursedir, config=config)
+    converter.staged = {}
     converter.writer = FilesWriter(parent=converter, config=converter.config)
     converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
     return converter
+
+
+class Unusable(Exception):
+    """A submission folder with nothing to grade (empty, or only notebooks of other assignments)."""
+
+
+@dataclass
+class Submission:
+    """One student's prepared submission: notebooks to run, notebooks that score 0, notebooks left out."""
+
+    jobs: list[Job] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)  # could not be prepared: 0 with a reason
+    missing: list[str] = field(default_factory=list)  # expected notebooks not handed in: 0 (as nbgrader does)
+    ignored: list[Failure] = field(default_factory=list)  # extra notebooks, not graded, with what to do
+
+    def __repr__(self) -> str:
+        return (f"Submission({len(self.jobs)} jobs, {len(self.failures)} failures, missing={self.missing}, "
+                f"ignored={[f.notebook for f in self.ignored]})")
+
+
+def notebook_owners(coursedir: CourseDirectory) -> dict[str, str]:
+    """Every source notebook of the course by file stem, and every grade id: -> 'assignment/notebook'."""
+    owners: dict[str, str] = {}
+    base = Path(coursedir.root) / coursedir.source_directory
+    for path in sorted(base.glob("*/*.ipynb")):
+        owner = f"{path.parent.name}/{path.stem}"
+        owners.setdefault(path.stem, owner)
+        try:
+            for cell in nbformat.read(path, as_version=4).cells:
+                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                if grade_id:
+                    owners.setdefault(f"cell:{grade_id}", owner)
+        except Exception:  # noqa: BLE001 - an unreadable source is `course check`'s business, not grading's
+            continue
+    return owners
 
 
 def _extra_files(folder: Path) -> dict[str, bytes]:
@@ -73,48 +120,71 @@ def _extra_files(folder: Path) -> dict[str, bytes]:
     return files
 
 
-def prepare_submission(converter: Autograde, assignment: str, student: str) -> tuple[list[Job], list[Failure]] | None:
-    """Jobs and failures for one submission, or None when nbgrader would skip it (already graded, not --force)."""
+def prepare_submission(converter: StagedAutograde, assignment: str, student: str, expected: list[str],
+                       owners: dict[str, str]) -> Submission:
+    """Sanitise one student's notebooks into jobs; raises :class:`Unusable` when there is nothing to grade.
+
+    Runs nbgrader's ``init_assignment`` (gradebook rows, zeros for missing notebooks, the submission's
+    and the instructor's other files into the student's staging folder) and its sanitising steps.
+    """
     converter._sanitizing = True
     source = Path(converter._format_source(assignment, student))
-    converter.notebooks = sorted(glob.glob(os.path.join(source, "*.ipynb")))
-    if not converter.init_destination(assignment, student):
-        return None
+    found = sorted(source.glob("*.ipynb"))
+    known = [p for p in found if p.stem in expected]
+    submission = Submission()
+    for path in found:
+        if path.stem not in expected:
+            submission.ignored.append(Failure(student, assignment, path.stem, _extra_reason(path, assignment, expected, owners)))
+    if not known:
+        names = ", ".join(f"{n}.ipynb" for n in expected)
+        what = "holds no notebook" if not found else f"holds only {', '.join(p.name for p in found)}"
+        raise Unusable(f"{source} {what}; {assignment} expects {names}: put the student's notebook there "
+                       f"under that name and run `course grade {assignment}` again (nothing was recorded)")
+    converter.notebooks = [str(p) for p in known]
     converter.init_assignment(assignment, student)  # gradebook rows, extra files, zeros for missing notebooks
     converter._init_preprocessors()
-    destination = Path(converter._format_dest(assignment, student))
-    destination.mkdir(parents=True, exist_ok=True)
-    files = _extra_files(destination)
-    jobs, failures = [], []
-    for filename in converter.notebooks:
-        notebook_id = Path(filename).stem
+    submission.missing = [n for n in expected if not (source / f"{n}.ipynb").exists()]
+    files = _extra_files(Path(converter._format_dest(assignment, student)))
+    release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".", assignment))
+    sources = Path(converter.coursedir.format_path(converter.coursedir.source_directory, ".", assignment))
+    for path in known:
+        notebook_id = path.stem
         try:
             # Refuse unreadable notebooks with a reason; put back locked cells and points from the release.
-            release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".", assignment))
-            release_file = release / f"{notebook_id}.ipynb"
-            source_file = Path(converter.coursedir.format_path(converter.coursedir.source_directory, ".", assignment),
-                               f"{notebook_id}.ipynb")
+            release_file, source_file = release / path.name, sources / path.name
             if release_file.exists():
                 instructor = nbformat.read(source_file, as_version=4) if source_file.exists() else None
-                checked = validate_nb.check(Path(filename).read_bytes(), nbformat.read(release_file, as_version=4),
-                                            instructor)
+                checked = validate_nb.check(path.read_bytes(), nbformat.read(release_file, as_version=4),
+                                            instructor, owners)
                 if checked.notebook is None:
-                    failures.append(Failure(student, assignment, notebook_id, f"could not prepare the notebook: {checked.fatal}"))
+                    submission.failures.append(Failure(student, assignment, notebook_id,
+                                                       f"could not prepare the notebook: {checked.fatal}"))
                     continue
                 notebook, notes = checked.notebook, checked.notes
             else:
-                notebook, notes = nbformat.read(filename, as_version=nbformat.NO_CONVERT), []
+                notebook, notes = nbformat.read(path, as_version=nbformat.NO_CONVERT), []
             if notebook.get("nbformat", 0) < 4:
                 notebook = nbformat.convert(notebook, 4)
-            resources = converter.init_single_notebook_resources(filename)
+            resources = converter.init_single_notebook_resources(str(path))
             resources["metadata"] = {"name": notebook_id, "path": str(source)}
             output, resources = converter.exporter.from_notebook_node(notebook, resources=resources)
-            converter.write_single_notebook(output, resources)
         except Exception as error:  # noqa: BLE001 - one bad notebook must not stop the class
-            failures.append(Failure(student, assignment, notebook_id, _describe(error)))
+            submission.failures.append(Failure(student, assignment, notebook_id, _describe(error)))
             continue
-        jobs.append(Job(student, assignment, notebook_id, output, files, notes))
-    return jobs, failures
+        submission.jobs.append(Job(student, assignment, notebook_id, output, files, notes))
+    return submission
+
+
+def _extra_reason(path: Path, assignment: str, expected: list[str], owners: dict[str, str]) -> str:
+    """Why an extra notebook in a submission is not graded, and what to do about it."""
+    names = ", ".join(f"{n}.ipynb" for n in expected)
+    owner = owners.get(path.stem)
+    if owner and not owner.startswith(f"{assignment}/"):
+        return (f"{path.name} is a notebook of assignment {owner.split('/')[0]}, not of {assignment}; it was not "
+                f"graded (if it was handed in to the wrong assignment, move it to submitted/<student>/"
+                f"{owner.split('/')[0]}/)")
+    return (f"{path.name} is not part of {assignment} (expected {names}); it was not graded. If it holds the "
+            f"student's answers, rename it to the expected name and run `course grade {assignment} --force`")
 
 
 def _describe(error: BaseException) -> str:

@@ -34,9 +34,11 @@ def score_notebook(converter: Autograde, assignment: str, student: str, notebook
     converter.exporter._preprocessors = []
     for step in _scoring_steps(converter):
         converter.exporter.register_preprocessor(step)  # as nbgrader does: each step's own `enabled`
-    destination = Path(converter._format_dest(assignment, student))
-    resources = converter.init_single_notebook_resources(str(destination / f"{notebook}.ipynb"))
-    resources["metadata"] = {"name": notebook, "path": str(destination)}
+    # Resources name the student, assignment and notebook as nbgrader reads them from the submitted path;
+    # the writer puts the graded notebook wherever the converter's destination is (a staging folder).
+    submitted = Path(converter._format_source(assignment, student))
+    resources = converter.init_single_notebook_resources(str(submitted / f"{notebook}.ipynb"))
+    resources["metadata"] = {"name": notebook, "path": converter._format_dest(assignment, student)}
     executed = nbformat.reads(result.notebook, as_version=4)
     output, resources = converter.exporter.from_notebook_node(executed, resources=resources)
     converter.write_single_notebook(output, resources)
@@ -65,3 +67,12 @@ def cell_scores(db_url: str, course_id: str, assignment: str) -> list[dict]:
                         "needs_manual_grade": grade.needs_manual_grade,
                     })
     return sorted(rows, key=lambda r: (r["student"], r["notebook"], r["cell"]))
+
+
+def student_totals(db_url: str, course_id: str, assignment: str, student: str) -> dict[str, tuple[float, float]]:
+    """One student's (score so far, max score) per notebook; cells awaiting a manual grade count 0 so far."""
+    totals: dict[str, tuple[float, float]] = {}
+    with Gradebook(db_url, course_id) as gb:
+        for nb in gb.find_submission(assignment, student).notebooks:
+            totals[nb.name] = (sum(g.score or 0.0 for g in nb.grades), sum(g.max_score for g in nb.grades))
+    return totals

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.utils import compute_checksum, is_grade, is_locked
+from nbgrader.utils import is_grade, is_locked
 
 
 @dataclass
@@ -34,6 +34,9 @@ def _grade_id(cell: NotebookNode) -> str | None:
 
 def parse(text: str | bytes) -> tuple[NotebookNode | None, str]:
     """The notebook in ``text`` or (None, a reason a person can act on)."""
+    if not text.strip():
+        return None, ("the notebook file is empty (0 bytes): it was probably saved while being copied or uploaded; "
+                      "ask the student for the .ipynb file again")
     try:
         raw = json.loads(text)
     except ValueError as error:
@@ -47,15 +50,43 @@ def parse(text: str | bytes) -> tuple[NotebookNode | None, str]:
         return None, f"the notebook's structure is broken ({error})"
 
 
-def check(text: str | bytes, release: NotebookNode, source: NotebookNode | None = None) -> Check:
+def _flags(cell: NotebookNode) -> tuple:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type, bool(meta.get("grade")), bool(meta.get("solution")), bool(meta.get("locked"))
+
+
+def _untouched(cell: NotebookNode, originals: list[NotebookNode | None]) -> bool:
+    """Whether ``cell`` equals one of ``originals`` but for whitespace (editors strip and re-indent blank lines)."""
+    words = cell.source.split()
+    return any(o is not None and _flags(o) == _flags(cell) and o.source.split() == words for o in originals)
+
+
+def _foreign(nb: NotebookNode, reference: dict, owners: dict[str, str]) -> str:
+    """The 'assignment/notebook' whose graded cells ``nb`` holds when it shares none with its release, else ''."""
+    ids = [g for g in (_grade_id(c) for c in nb.cells) if g]
+    if not ids or any(g in reference for g in ids):
+        return ""
+    found = {owners[f"cell:{g}"] for g in ids if f"cell:{g}" in owners}
+    return ", ".join(sorted(found)) or "an unknown notebook"
+
+
+def check(text: str | bytes, release: NotebookNode, source: NotebookNode | None = None,
+          owners: dict[str, str] | None = None) -> Check:
     """Compare a submission with its released notebook; restore locked cells and points.
 
     ``source`` (the instructor's version, hidden tests included) is what a restored cell gets, as
-    nbgrader's OverwriteCells would do; a locked cell equal to either version counts as untouched.
+    nbgrader's OverwriteCells would do; a locked cell equal to either version, but for whitespace,
+    counts as untouched. ``owners`` (grade id -> notebook, from ``prepare.notebook_owners``) names
+    the notebook a foreign submission belongs to.
     """
     nb, why = parse(text)
     if nb is None:
         return Check(None, why)
+    reference_ids = {_grade_id(c) for c in release.cells if _grade_id(c)}
+    foreign = _foreign(nb, reference_ids, owners or {})
+    if foreign:
+        return Check(None, f"this file holds the cells of {foreign}, not of this notebook: the student handed in "
+                           f"the wrong notebook under this name; ask for the right one (0 points until then)")
     notes: list[str] = []
     reference = {_grade_id(c): c for c in release.cells if _grade_id(c)}
     instructor = {_grade_id(c): c for c in (source.cells if source else []) if _grade_id(c)}
@@ -78,8 +109,7 @@ def check(text: str | bytes, release: NotebookNode, source: NotebookNode | None 
                     cell.metadata.nbgrader.pop("points", None)
                 else:
                     cell.metadata.nbgrader["points"] = expected
-            allowed = {compute_checksum(c) for c in (original, instructor.get(grade_id)) if c is not None}
-            if is_locked(original) and compute_checksum(cell) not in allowed:
+            if is_locked(original) and not _untouched(cell, [original, instructor.get(grade_id)]):
                 notes.append(f"locked cell '{grade_id}' was edited; restored from the release")
                 restored = copy.deepcopy(instructor.get(grade_id, original))
                 if restored.cell_type == "code":

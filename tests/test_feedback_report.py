@@ -22,17 +22,29 @@ def graded_course(tmp_path_factory):
     return course
 
 
-def test_feedback_shows_failures_but_not_hidden_tests(graded_course):
-    page = graded_course / "feedback" / "student-02-exception" / ASSIGNMENT / f"{ASSIGNMENT}.html"
-    nbgrader(graded_course, "generate_feedback", ASSIGNMENT, "--force")
-    assert HIDDEN_MESSAGE in page.read_text()  # plain nbgrader gives the hidden test away (its #917)
+HIDDEN_OUTPUT = "hidden check of mean"  # printed by a hidden test
+HIDDEN_CODE = "mean([0.5, 1.0])"
 
-    assert main(["--course", str(graded_course), "feedback", ASSIGNMENT]) == 0
-    ours = page.read_text()
-    assert HIDDEN_MESSAGE not in ours
-    assert "hidden tests ran here" in ours and "a test in this cell failed" in ours
-    assert "Score: 4.0" in ours or "4.0 / 6.0" in ours  # the scores are still shown
-    assert len(list((graded_course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))) == 3
+
+@pytest.mark.parametrize("tool", ["nbgrader generate_feedback", "course feedback"])
+def test_feedback_shows_failures_but_no_hidden_test_or_its_output(graded_course, tool):
+    pages = graded_course / "feedback"
+    shutil.rmtree(pages, ignore_errors=True)
+    if tool == "course feedback":
+        assert main(["--course", str(graded_course), "feedback", ASSIGNMENT]) == 0
+    else:  # nbgrader's own command (the formgrader's button runs the same converter) reads nbgrader_config.py
+        nbgrader(graded_course, "generate_feedback", ASSIGNMENT, "--force")
+    written = sorted(pages.glob(f"*/{ASSIGNMENT}/*.html"))
+    assert len(written) == 3
+    for page in written:
+        text = page.read_text()
+        assert HIDDEN_MESSAGE not in text and HIDDEN_OUTPUT not in text and HIDDEN_CODE not in text, page
+        assert "hidden tests ran here" in text
+    failed = (pages / "student-02-exception" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "a test in this cell failed" in failed
+    assert "Score: 4.0" in failed or "4.0 / 6.0" in failed  # the scores are still shown
+    graded = (graded_course / "autograded" / "student-01-reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    assert HIDDEN_OUTPUT in graded  # the hidden test did print: the pages leave it out
 
 
 def test_report_writes_csv_html_and_terminal_table(graded_course, capsys):
