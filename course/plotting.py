@@ -40,8 +40,8 @@ def _flatten(table) -> list[str]:
 
 # Live redraws are paid for with their rendering time (up to a second for a large grid) from a budget
 # that starts at LIVE_BURST seconds and grows by LIVE_SHARE of the time that passes: short runs are
-# drawn at every epoch, long runs of quick epochs spend at most about a quarter of their time drawing.
-LIVE_SHARE, LIVE_BURST = 0.25, 2.0
+# drawn at every epoch, long runs of quick epochs spend at most about a tenth of their time drawing.
+LIVE_SHARE, LIVE_BURST = 0.1, 2.0
 
 
 class HistoryPlotter:
