@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset, TensorDataset
 from torch.utils.data import default_collate
-from tqdm.auto import tqdm
 
 from .augment import NoisyDataset
+from .progress import progress_bar
 
 # Datasets larger than this, as tensors, stay where they are and go through a DataLoader.
 READ_LIMIT = 2**30
@@ -127,8 +127,9 @@ def read_items(dataset, progress: bool = False) -> tuple[torch.Tensor, torch.Ten
             if not (_pair_of_tensors(first) and untouched() and all(map(torch.equal, first, again))
                     and n * sum(t.element_size() * t.numel() for t in first) <= READ_LIMIT):
                 return None
-            rest = (dataset[i] for i in tqdm(range(1, n), desc=f"Reading {type(dataset).__name__} into memory",
-                                             leave=False, disable=not progress))
+            reading = progress_bar(range(1, n), desc=f"Reading {type(dataset).__name__} into memory",
+                                   leave=False, disable=not progress)
+            rest = (dataset[i] for i in reading)
             x, y = default_collate([item, *rest])
         except Exception:  # the DataLoader path will raise it again, with the dataset's own traceback
             return None

@@ -97,7 +97,9 @@ for col in range(2):
 plotter.done()""",
     """for i in progress_bar(range(5), desc="Stopped"):
     if i == 2:
-        break""",
+        break
+for i in progress_bar(range(3), desc="Gone", leave=False):
+    pass""",
     """os.environ["NBGRADER_EXECUTION"] = "autograde"
 graded = HistoryPlotter([{"x": "epochs", "y": ["train loss"]}], ["validation accuracy"])
 run(graded, "graded", 0, epochs=2)
@@ -141,7 +143,8 @@ def test_live_figure_and_bars_that_leave_text_in_a_kernel(data_env):
     bars = [output.data["text/plain"] for output in outputs[1:3]]
     assert all(re.match(r"Epoch: 100%.* 3/3 .*validation accuracy=", bar) for bar in bars), bars
     assert "run 1" in outputs[3].data["text/html"]  # the results table
-    assert re.match(r"Stopped:\s+40%.* 2/5", nb.cells[2].outputs[0].data["text/plain"])
+    stopped, gone = (output.data["text/plain"] for output in nb.cells[2].outputs)
+    assert re.match(r"Stopped:\s+40%.* 2/5", stopped) and gone == ""  # an early stop says where; leave=False: nothing
     saved = [output for cell in nb.cells for output in cell.outputs if widget in output.get("data", {})]
     assert saved == [], "a widget output was saved"
     graded = [data for index, kind, data in messages if index == 3 and "image/png" in data]
