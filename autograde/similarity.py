@@ -18,6 +18,7 @@ import io
 import shutil
 import time
 from dataclasses import dataclass, field
+from itertools import combinations, product
 from pathlib import Path
 
 import matplotlib
@@ -38,6 +39,7 @@ NOISE = defaults.NOISE_THRESHOLD  # shortest match that counts, in tokenized cha
 THRESHOLD = 0.5  # flag a pair when half of one student's answer to a task is found in the other's
 MIN_SHARED = 2 * NOISE  # and the match is at least ~2-3 lines: one shared idiom in a one-line answer is chance
 TOP = 10  # pairs printed in the terminal
+SHOWN = 50  # pairs shown side by side in the HTML report (the rest in a table)
 WHOLE = "(all tasks)"  # the task column of a pair's whole-assignment row
 
 
@@ -64,7 +66,7 @@ class Similarity:
     pairs: pd.DataFrame  # task (or WHOLE), student_a, student_b, similarity(_a/_b), shared, flagged
     matrix: pd.DataFrame  # student x student, whole-assignment similarity (the heat map)
     answers: Answers
-    slices: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]  # (task, a, b) -> matched code of each
+    fingerprints: dict[str, dict[str, CodeFingerprint]]  # task -> student -> fingerprints less the boilerplate
     threshold: float
     count_solution: bool
     seconds: float
@@ -73,6 +75,11 @@ class Similarity:
         """Whole-assignment rows of the flagged pairs, most similar first."""
         whole = self.pairs[(self.pairs["task"] == WHOLE) & self.pairs["flagged"]]
         return whole.sort_values(["similarity", "student_a"], ascending=[False, True])
+
+    def tasks_of(self, a: str, b: str) -> pd.DataFrame:
+        """The per-task rows of one pair (``a`` < ``b``)."""
+        pairs = self.pairs
+        return pairs[(pairs["task"] != WHOLE) & (pairs["student_a"] == a) & (pairs["student_b"] == b)]
 
     def named_pairs(self) -> list[str]:
         """The flagged pairs in words: "ada and bob (72%)"."""
@@ -144,14 +151,14 @@ def _drop(fp: CodeFingerprint, hashes: set[int]) -> CodeFingerprint:
 
 
 def _candidates(prints: list[CodeFingerprint]) -> list[tuple[int, int]]:
-    """Index pairs that share at least one fingerprint (all others are 0 without comparing)."""
+    """Index pairs (i <= j; i == j when not empty) that share a fingerprint: all others are 0 without comparing."""
     vocabulary = {h: i for i, h in enumerate(set().union(*(fp.hashes for fp in prints)))}
     if not vocabulary:
         return []
     has = np.zeros((len(prints), len(vocabulary)), dtype=np.float32)
     for row, fp in enumerate(prints):
         has[row, [vocabulary[h] for h in fp.hashes]] = 1
-    shared = np.triu(has @ has.T, k=1)  # (students, students): fingerprints in common
+    shared = np.triu(has @ has.T)  # (answers, answers): fingerprints in common
     return [(int(a), int(b)) for a, b in np.argwhere(shared > 0)]
 
 
@@ -159,54 +166,56 @@ def compare(answers: Answers, assignment: str = "", threshold: float = THRESHOLD
             count_solution: bool = False) -> Similarity:
     """Compare every pair of students task by task; ``count_solution`` keeps matches on the model answer."""
     started = time.perf_counter()
-    rows, slices = [], {}
+    rows, prints = [], {}
     own = {s: 0.0 for s in answers.students}  # per student: tokenized characters of their answers
     shared_with: dict[tuple[str, str], list[float]] = {}  # (a, b) -> characters of a, of b, found in the other
     for task, by_student in answers.answers.items():
         boilerplate = _fingerprint(answers.template[task], "template").hashes
         expected = set() if count_solution else _fingerprint(answers.solution[task], "solution").hashes
-        students = sorted(by_student)
-        prints, size = [], {}
-        for student in students:
+        prints[task], size, same = {}, {}, {}
+        for student in sorted(by_student):
             fp = _drop(_fingerprint(by_student[student], student), boilerplate)
             size[student] = fp.token_coverage  # the whole answer less the template
             own[student] += size[student]
-            prints.append(_drop(fp, expected))
-        for i, j in _candidates(prints):
-            a, b = students[i], students[j]
-            _, (sim_a, sim_b), (slice_a, slice_b) = compare_files(prints[i], prints[j])
+            prints[task][student] = _drop(fp, expected)
+            same.setdefault(fp.filtered_code, []).append(student)  # equal tokens: equal fingerprints
+        # Many answers are equal once names and layout are gone: compare each distinct answer once.
+        groups = list(same.values())
+        distinct = [prints[task][group[0]] for group in groups]
+        for i, j in _candidates(distinct):
+            _, (sim_i, sim_j), _ = compare_files(distinct[i], distinct[j])
             # copydetect's ratios are of what is left after the boilerplate; ours of the whole answer.
-            chars_a, chars_b = sim_a * prints[i].token_coverage, sim_b * prints[j].token_coverage
-            if chars_a == 0 and chars_b == 0:
+            chars_i, chars_j = sim_i * distinct[i].token_coverage, sim_j * distinct[j].token_coverage
+            if chars_i == 0 and chars_j == 0:
                 continue
-            part_a, part_b = chars_a / size[a], chars_b / size[b]
-            rows.append({"task": task, "student_a": a, "student_b": b, "similarity": max(part_a, part_b),
-                         "similarity_a": part_a, "similarity_b": part_b, "shared": int(min(chars_a, chars_b)),
-                         "flagged": max(part_a, part_b) >= threshold and min(chars_a, chars_b) >= min_shared})
-            slices[(task, a, b)] = (slice_a, slice_b)
-            total = shared_with.setdefault((a, b), [0.0, 0.0])
-            total[0], total[1] = total[0] + chars_a, total[1] + chars_b
-    per_task = pd.DataFrame(rows, columns=["task", "student_a", "student_b", "similarity", "similarity_a",
-                                           "similarity_b", "shared", "flagged"])
-    flagged_pairs = set(map(tuple, per_task.loc[per_task["flagged"], ["student_a", "student_b"]].values))
-    whole = []
+            for a, b in combinations(groups[i], 2) if i == j else product(groups[i], groups[j]):
+                chars_a, chars_b = (chars_i, chars_j) if a < b else (chars_j, chars_i)
+                a, b = min(a, b), max(a, b)
+                part_a, part_b = chars_a / size[a], chars_b / size[b]
+                rows.append((task, a, b, max(part_a, part_b), part_a, part_b, int(min(chars_a, chars_b)),
+                             max(part_a, part_b) >= threshold and min(chars_a, chars_b) >= min_shared))
+                total = shared_with.setdefault((a, b), [0.0, 0.0])
+                total[0], total[1] = total[0] + chars_a, total[1] + chars_b
+    columns = ["task", "student_a", "student_b", "similarity", "similarity_a", "similarity_b", "shared", "flagged"]
+    per_task = pd.DataFrame(rows, columns=columns)
+    flagged = per_task[per_task["flagged"].astype(bool)]
+    flagged_pairs = set(zip(flagged["student_a"], flagged["student_b"]))
+    whole, matrix = [], np.zeros((len(answers.students), len(answers.students)))
+    index = {student: i for i, student in enumerate(answers.students)}
     for (a, b), (chars_a, chars_b) in shared_with.items():
         part_a, part_b = chars_a / max(own[a], 1), chars_b / max(own[b], 1)
-        whole.append({"task": WHOLE, "student_a": a, "student_b": b, "similarity": max(part_a, part_b),
-                      "similarity_a": part_a, "similarity_b": part_b, "shared": int(min(chars_a, chars_b)),
-                      "flagged": (a, b) in flagged_pairs})
-    pairs = pd.concat([pd.DataFrame(whole, columns=per_task.columns), per_task], ignore_index=True)
+        whole.append((WHOLE, a, b, max(part_a, part_b), part_a, part_b, int(min(chars_a, chars_b)),
+                      (a, b) in flagged_pairs))
+        matrix[index[a], index[b]] = matrix[index[b], index[a]] = max(part_a, part_b)
+    pairs = pd.concat([pd.DataFrame(whole, columns=columns), per_task], ignore_index=True)
     pairs = pairs.sort_values(["task", "similarity"], ascending=[True, False], ignore_index=True)
-    matrix = pd.DataFrame(0.0, index=answers.students, columns=answers.students)
-    for row in whole:
-        matrix.loc[row["student_a"], row["student_b"]] = matrix.loc[row["student_b"], row["student_a"]] = \
-            row["similarity"]
-    return Similarity(assignment, pairs, matrix, answers, slices, threshold, count_solution,
-                      time.perf_counter() - started)
+    pairs["flagged"] = pairs["flagged"].astype(bool)
+    return Similarity(assignment, pairs, pd.DataFrame(matrix, index=answers.students, columns=answers.students),
+                      answers, prints, threshold, count_solution, time.perf_counter() - started)
 
 
 def write_answers(answers: Answers, folder: Path) -> None:
-    """Every answer as ``answers/<task>/<student>.py``, templates as ``boilerplate/<task>.py`` (for MOSS, copydetect)."""
+    """Each answer as ``answers/<task>/<student>.py``, each template as ``boilerplate/<task>.py`` (MOSS, copydetect)."""
     for name in ("answers", "boilerplate"):
         shutil.rmtree(folder / name, ignore_errors=True)  # ours; a student who withdrew must not linger
     for task, by_student in answers.answers.items():
@@ -234,7 +243,8 @@ def heat_map(result: Similarity, path: Path) -> Path:
 
 def _side_by_side(result: Similarity, task: str, a: str, b: str) -> str:
     """One table row: both students' answers to ``task``, the matching code highlighted."""
-    code, matches = result.answers.answers[task], result.slices[(task, a, b)]
+    code, prints = result.answers.answers[task], result.fingerprints[task]
+    _, _, matches = compare_files(prints[a], prints[b])
     cells = []
     for student, match, colour in ((a, matches[0], "#fcc"), (b, matches[1], "#cfc")):
         marked, _ = highlight_overlap(code[student], match, f'<mark style="background:{colour}">', "</mark>",
@@ -251,16 +261,18 @@ def write_report(result: Similarity, folder: Path) -> dict[str, Path]:
     result.pairs.to_csv(paths["csv"], index=False, float_format="%.3f")
     heat_map(result, paths["heatmap"])
     image = base64.b64encode(paths["heatmap"].read_bytes()).decode()
-    sections = []
-    for _, pair in result.flagged().iterrows():
+    sections, flagged = [], result.flagged()
+    for _, pair in flagged.head(SHOWN).iterrows():
         a, b = pair["student_a"], pair["student_b"]
-        tasks = result.pairs[(result.pairs["task"] != WHOLE) & (result.pairs["student_a"] == a)
-                             & (result.pairs["student_b"] == b)]
+        tasks = result.tasks_of(a, b)
         rows = "".join(f'<tr><th colspan="2">{html.escape(t["task"])}: {t["similarity"]:.0%} '
                        f'({t["shared"]} tokenized characters shared)</th></tr>{_side_by_side(result, t["task"], a, b)}'
                        for _, t in tasks.iterrows())
         sections.append(f"<h3>{html.escape(a)} and {html.escape(b)}: {pair['similarity']:.0%} of the answers</h3>"
                         f"<table>{rows}</table>")
+    if len(flagged) > SHOWN:
+        rest = flagged.iloc[SHOWN:][["student_a", "student_b", "similarity"]]
+        sections.append(f"<h3>{len(rest)} more pairs (see pairs.csv)</h3>{rest.to_html(index=False)}")
     unreadable = "".join(f"<li>{html.escape(s)}/{html.escape(n)}: {html.escape(r)}</li>"
                          for s, n, r in result.answers.unreadable)
     title = f"{html.escape(result.assignment)}: similarity of answers"
@@ -298,8 +310,7 @@ def top_pairs(result: Similarity, n: int = TOP) -> list[str]:
     """Terminal lines for the most similar flagged pairs, with their tasks."""
     lines = []
     for _, pair in result.flagged().head(n).iterrows():
-        tasks = result.pairs[(result.pairs["task"] != WHOLE) & (result.pairs["student_a"] == pair["student_a"])
-                             & (result.pairs["student_b"] == pair["student_b"])]
+        tasks = result.tasks_of(pair["student_a"], pair["student_b"])
         detail = ", ".join(f"{t.split('/', 1)[1]} {s:.2f}" for t, s in zip(tasks["task"], tasks["similarity"]))
         lines.append(f"  {pair['similarity']:.2f}  {pair['student_a']} ~ {pair['student_b']}  ({detail})")
     return lines

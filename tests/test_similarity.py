@@ -147,6 +147,20 @@ def test_copy_with_renamed_variables_and_new_comments_is_found(course):
     assert not ((result.pairs["student_a"] == "cy") | (result.pairs["student_b"] == "cy")).any()
 
 
+def test_equal_answers_are_compared_once_and_reported_for_every_pair(course):
+    hand_in(course, "ada", {"count_words": OWN_COUNT, "mean": OWN_MEAN})
+    hand_in(course, "bob", {"count_words": COPIED_COUNT, "mean": OWN_MEAN})
+    hand_in(course, "cy", {"count_words": OWN_COUNT.replace("count", "words_seen"), "mean": OTHER_COUNT})
+    result = compare(collect_answers(course, ASSIGNMENT), ASSIGNMENT)
+    assert flagged_pairs(result) == {("ada", "bob"), ("ada", "cy"), ("bob", "cy")}
+    # ada's and cy's answers are equal once tokenized (compared once): bob's rows with them mirror each other.
+    with_ada, with_cy = task_row(result, "count_words", "ada", "bob"), task_row(result, "count_words", "bob", "cy")
+    assert (with_ada["similarity_a"], with_ada["similarity_b"]) == (with_cy["similarity_b"], with_cy["similarity_a"])
+    assert with_ada["similarity_a"] != with_ada["similarity_b"]  # bob's docstring: the two shares differ
+    assert task_row(result, "count_words", "ada", "cy")["similarity"] == 1.0
+    assert result.matrix.loc["ada", "bob"] == result.matrix.loc["bob", "ada"] > result.matrix.loc["bob", "cy"] > 0
+
+
 def test_reordered_functions_are_still_found(course):
     hand_in(course, "ada", {"mean": OWN_MEAN})
     hand_in(course, "bob", {"mean": REORDERED_MEAN})
