@@ -29,6 +29,9 @@ WRONG = {
         "counting_matrix": answer(COUNTING, "return torch.arange(1, rows * cols + 1, dtype=dtype).reshape(rows, cols)"),
         "pairwise_sq_distances": answer(PAIRWISE, "return ((A[:, None, :] - B[None, :, :]) ** 2).sum(dim=1)"),
         "preprocess": answer(PREPROCESS, PRE_START + "inputs = pd.get_dummies(inputs.fillna(0), dummy_na=True)\n" + PRE_END),
+        # centre minus half the size: one row off for an even image and an odd crop
+        "crop_center": answer(CROP, "top = image.shape[-2] // 2 - size // 2\nleft = image.shape[-1] // 2 - size // 2\n"
+                                    "return image[..., top:top + size, left:left + size]"),
     },
     "wrong_b": {
         "crop_center": answer(CROP, CROP_START + "return image[top:top + size, left:left + size]"),
