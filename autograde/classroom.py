@@ -95,8 +95,10 @@ class _RenameLocals(ast.NodeTransformer):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
         declared = {name for n in ast.walk(node) if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
+        parameters = {a.arg for n in ast.walk(node) if isinstance(n, ast.arguments)
+                      for a in (*n.posonlyargs, *n.args, *n.kwonlyargs, n.vararg, n.kwarg) if a}
         assigned = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        renames = {name: f"my_{name}" for name in assigned - declared}
+        renames = {name: f"my_{name}" for name in assigned - declared - parameters}
         for n in ast.walk(node):
             if isinstance(n, ast.Name) and n.id in renames:
                 n.id = renames[n.id]

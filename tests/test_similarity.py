@@ -237,3 +237,6 @@ def test_disguise_renames_and_rewrites_but_keeps_behaviour():
     exec(copied, theirs)
     for text in ("", "one", "  two  words ", "a b\tc\nd"):
         assert theirs["count_words"](text) == mine["count_words"](text) == len(text.split())
+    # A parameter changed in place keeps its name (renaming only the assignment would unbind it).
+    exec(disguise("def accumulate_(total, x):\n    total += x\n    return total\n"), theirs)
+    assert theirs["accumulate_"](2, 3) == 5
