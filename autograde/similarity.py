@@ -51,11 +51,11 @@ class Answers:
     solution: dict[str, str] = field(default_factory=dict)
     answers: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> student -> code
     students: list[str] = field(default_factory=list)
-    unreadable: list[tuple[str, str, str]] = field(default_factory=list)  # (student, notebook, reason)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (student, notebook, reason)
 
     def __repr__(self) -> str:
         return (f"Answers({len(self.template)} tasks, {len(self.students)} students, "
-                f"{len(self.unreadable)} unreadable)")
+                f"{len(self.skipped)} skipped)")
 
 
 @dataclass
@@ -90,7 +90,7 @@ class Similarity:
         """One line for the terminal."""
         return (f"similarity {self.assignment}: {len(self.answers.students)} students, "
                 f"{len(self.answers.template)} tasks, {len(self.flagged())} pair(s) at or above "
-                f"{self.threshold:g} on some task, {len(self.answers.unreadable)} notebook(s) unreadable; "
+                f"{self.threshold:g} on some task, {len(self.answers.skipped)} notebook(s) skipped; "
                 f"{self.seconds:.1f} s")
 
     def __repr__(self) -> str:
@@ -126,10 +126,13 @@ def collect_answers(root: Path, assignment: str) -> Answers:
             found.answers[task] = {}
         for student in found.students:
             handed_in = submitted / student / assignment / path.name
+            if not handed_in.exists():
+                found.skipped.append((student, path.name, "not handed in"))
+                continue
             try:
                 cells = _answer_cells(nbformat.read(handed_in, as_version=4))
             except Exception as error:  # any notebook a student broke is listed, never fatal to the class
-                found.unreadable.append((student, path.name, f"{type(error).__name__}: {error}"[:300]))
+                found.skipped.append((student, path.name, f"{type(error).__name__}: {error}"[:300]))
                 continue
             for grade_id, code in cells.items():
                 task = f"{path.stem}/{grade_id}"
@@ -235,7 +238,8 @@ def heat_map(result: Similarity, path: Path) -> Path:
     if n <= 40:
         ax.set_xticks(range(n), result.matrix.columns, rotation=90, fontsize=7)
         ax.set_yticks(range(n), result.matrix.index, fontsize=7)
-    ax.set_title(f"{result.assignment}: similarity of answers, beyond the template")
+    beyond = "the template" if result.count_solution else "the template and the model answer"
+    ax.set_title(f"{result.assignment}: answers shared beyond {beyond}")
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -273,8 +277,8 @@ def write_report(result: Similarity, folder: Path) -> dict[str, Path]:
     if len(flagged) > SHOWN:
         rest = flagged.iloc[SHOWN:][["student_a", "student_b", "similarity"]]
         sections.append(f"<h3>{len(rest)} more pairs (see pairs.csv)</h3>{rest.to_html(index=False)}")
-    unreadable = "".join(f"<li>{html.escape(s)}/{html.escape(n)}: {html.escape(r)}</li>"
-                         for s, n, r in result.answers.unreadable)
+    skipped = "".join(f"<li>{html.escape(s)}/{html.escape(n)}: {html.escape(r)}</li>"
+                         for s, n, r in result.answers.skipped)
     title = f"{html.escape(result.assignment)}: similarity of answers"
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}} img{{max-width:100%}}
@@ -289,7 +293,7 @@ Matches survive renamed variables, new comments and reordered functions (copydet
 Highlighted: the matching code. Similar is not proof: read the code.</p>
 <img alt="heat map" src="data:image/png;base64,{image}">
 <h2>Pairs at or above the threshold</h2>{''.join(sections) or '<p>none</p>'}
-<h2>Notebooks that could not be read</h2>{f'<ul>{unreadable}</ul>' if unreadable else '<p>none</p>'}
+<h2>Notebooks skipped (missing or not readable)</h2>{f'<ul>{skipped}</ul>' if skipped else '<p>none</p>'}
 </body></html>"""
     paths["html"].write_text(page)
     return paths
@@ -336,6 +340,6 @@ def run(args: argparse.Namespace) -> int:
                                Path(args.out) if args.out else None, args.count_solution)
     print(f"{result.line()}; wrote {paths['html']}, {paths['csv'].name}, {paths['heatmap'].name}")
     print("\n".join(top_pairs(result)))
-    for student, notebook, reason in result.answers.unreadable:
-        print(f"  unreadable: {student}/{notebook}: {reason}")
+    for student, notebook, reason in result.answers.skipped:
+        print(f"  skipped: {student}/{notebook}: {reason}")
     return 0

@@ -204,10 +204,12 @@ def test_a_broken_notebook_is_reported_not_fatal(course, capsys):
     hand_in(course, "ada", {"count_words": OWN_COUNT})
     hand_in(course, "bob", {"count_words": COPIED_COUNT})
     write_submission(course, ASSIGNMENT, "zed", {ASSIGNMENT: '{"cells": [ not json'})
+    write_submission(course, ASSIGNMENT, "yu", {"other-name": nbformat.v4.new_notebook()})
     assert main(["--course", str(course), "similarity", ASSIGNMENT]) == 0
     out = capsys.readouterr().out
-    assert "3 students" in out and "1 pair(s)" in out and "1 notebook(s) unreadable" in out
-    assert "ada ~ bob" in out and "unreadable: zed/mini.ipynb: NotJSONError" in out
+    assert "4 students" in out and "1 pair(s)" in out and "2 notebook(s) skipped" in out
+    assert "ada ~ bob" in out and "skipped: zed/mini.ipynb: NotJSONError" in out
+    assert "skipped: yu/mini.ipynb: not handed in" in out
     folder = course / "reports" / ASSIGNMENT / "similarity"
     pairs = pd.read_csv(folder / "pairs.csv")
     assert pairs.loc[pairs["task"] == WHOLE, ["student_a", "student_b"]].values.tolist() == [["ada", "bob"]]
