@@ -212,10 +212,10 @@ def _grade_students(root, converter, assignment, students, expected, settings, s
                 transaction.begin()
                 converter.staged[(assignment, student)] = str(transaction.staging)
                 submission = prepare_submission(converter, assignment, student, expected, owners)
-            except Unusable as why:
-                kept = transaction.abort()
+            except Unusable as why:  # raised before anything is written
+                transaction.discard()
                 finish(student, _previous_records(root, assignment, student)
-                       + [NotebookRecord(student, "", "empty", f"{why} ({kept})", 0.0, 0)])
+                       + [NotebookRecord(student, "", "empty", str(why), 0.0, 0)])
                 continue
             except Exception as error:  # noqa: BLE001 - a gradebook locked mid-run, a full disk...
                 finish(student, _abandon(root, assignment, student, transaction, error))
@@ -254,6 +254,10 @@ def _commit(root, converter, assignment: str, student: str, entry: _Open, finish
             records.append(NotebookRecord(student, notebook, "missing",
                                           f"{notebook}.ipynb was not handed in: 0 points for it", 0.0, 0))
         totals = student_totals(coursedir.db_url, coursedir.course_id, assignment, student)
+        for record in records:
+            record.score, record.max_score = totals.get(record.notebook, (0.0, 0.0))
+        records += [NotebookRecord(student, f.notebook, "ignored", f.reason, 0.0, 0) for f in submission.ignored]
+        _save(root, assignment, student, records)  # before the rename: a kill in between regrades the student
         entry.transaction.commit()
     except Exception as error:  # noqa: BLE001 - whatever failed, the old grade stays and the student stays pending
         finish(student, _abandon(root, assignment, student, entry.transaction, error))
@@ -261,9 +265,6 @@ def _commit(root, converter, assignment: str, student: str, entry: _Open, finish
     finally:
         converter.staged.pop((assignment, student), None)
     converter.set_permissions(assignment, student)
-    for record in records:
-        record.score, record.max_score = totals.get(record.notebook, (0.0, 0.0))
-    records += [NotebookRecord(student, f.notebook, "ignored", f.reason, 0.0, 0) for f in submission.ignored]
     finish(student, records)
 
 

@@ -15,6 +15,7 @@ one is complete, and a submission with no graded folder is never mistaken for a 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -104,6 +105,12 @@ class StudentTransaction:
             os.rename(self.dest, replaced)
         os.rename(self.staging, self.dest)
         shutil.rmtree(replaced, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Forget a grading that wrote nothing (the submission had nothing to grade): no trace is left."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.staging.parent.rmdir()  # the student's folder, if this left it empty
 
     def abort(self) -> str:
         """Put the old scores back; the emptied staging folder stays, so the next run grades the student.

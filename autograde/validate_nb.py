@@ -63,7 +63,8 @@ def _untouched(cell: NotebookNode, originals: list[NotebookNode | None]) -> bool
 
 def _foreign(nb: NotebookNode, reference: dict, owners: dict[str, str]) -> str:
     """The 'assignment/notebook' whose graded cells ``nb`` holds when it shares none with its release, else ''."""
-    ids = [g for g in (_grade_id(c) for c in nb.cells) if g]
+    graded = [c for c in nb.cells if is_grade(c) or c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    ids = [g for g in map(_grade_id, graded) if g]  # setup and text cells may share names across notebooks
     if not ids or any(g in reference for g in ids):
         return ""
     found = {owners[f"cell:{g}"] for g in ids if f"cell:{g}" in owners}
@@ -82,8 +83,7 @@ def check(text: str | bytes, release: NotebookNode, source: NotebookNode | None 
     nb, why = parse(text)
     if nb is None:
         return Check(None, why)
-    reference_ids = {_grade_id(c) for c in release.cells if _grade_id(c)}
-    foreign = _foreign(nb, reference_ids, owners or {})
+    foreign = _foreign(nb, {_grade_id(c) for c in release.cells if _grade_id(c)}, owners or {})
     if foreign:
         return Check(None, f"this file holds the cells of {foreign}, not of this notebook: the student handed in "
                            f"the wrong notebook under this name; ask for the right one (0 points until then)")
