@@ -47,11 +47,11 @@ class BatchNorm(nn.Module):
         return Y
 '''
 BUILD_NET_AFTER_RELU = '''
-def build_net(batch_norm=False):
+def build_net(use_batch_norm=False):
     layers = []
     for n_in, n_out in ((784, 128), (128, 64)):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-        if batch_norm:
+        if use_batch_norm:
             layers.append(nn.BatchNorm1d(n_out))
     return nn.Sequential(*layers, nn.Linear(64, 10))
 '''
