@@ -292,7 +292,7 @@ def _seal(job) -> tamper.Seal:
     import nbformat
 
     nb = nbformat.reads(job.notebook_json, as_version=4)
-    seal = tamper.seal(nb)
+    seal = tamper.seal(nb, job.answer_names)
     job.notebook_json = nbformat.writes(nb)
     return seal
 

@@ -17,7 +17,9 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from . import validate_nb
+from nbgrader.utils import is_solution
+
+from . import bindings, validate_nb
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Job:
     notebook_json: str
     files: dict[str, bytes] = field(default_factory=dict)  # the submission's other files, by relative path
     notes: list[str] = field(default_factory=list)  # repairs made before execution (autograde.validate_nb)
+    answer_names: frozenset[str] = frozenset()  # what the instructor's answers define (autograde.bindings)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -152,8 +155,8 @@ def prepare_submission(converter: StagedAutograde, assignment: str, student: str
         try:
             # Refuse unreadable notebooks with a reason; put back locked cells and points from the release.
             release_file, source_file = release / path.name, sources / path.name
+            instructor = nbformat.read(source_file, as_version=4) if source_file.exists() else None
             if release_file.exists():
-                instructor = nbformat.read(source_file, as_version=4) if source_file.exists() else None
                 checked = validate_nb.check(path.read_bytes(), nbformat.read(release_file, as_version=4),
                                             instructor, owners)
                 if checked.notebook is None:
@@ -171,7 +174,9 @@ def prepare_submission(converter: StagedAutograde, assignment: str, student: str
         except Exception as error:  # noqa: BLE001 - one bad notebook must not stop the class
             submission.failures.append(Failure(student, assignment, notebook_id, _describe(error)))
             continue
-        submission.jobs.append(Job(student, assignment, notebook_id, output, files, notes))
+        answers = [c.source for c in (instructor.cells if instructor else []) if is_solution(c)]
+        submission.jobs.append(Job(student, assignment, notebook_id, output, files, notes,
+                                   frozenset().union(*map(bindings.bound_names, answers))))
     return submission
 
 

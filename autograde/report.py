@@ -34,10 +34,14 @@ def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 def grades_table(cells: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """One row per student: total score, max, percent, every cell's score, grading status, reasons, seconds."""
-    per_cell = cells.pivot_table(index="student", columns="cell", values="score", aggfunc="sum")
-    totals = cells.groupby("student").agg(score=("score", "sum"), max_score=("max_score", "sum"))
+    # A written answer nobody has graded yet is pending: an empty cell, not a 0.
+    graded = cells.assign(score=cells["score"].where(~cells["needs_manual_grade"].astype(bool)))
+    per_cell = graded.pivot_table(index="student", columns="cell", values="score", aggfunc="sum", dropna=False)
+    per_cell = per_cell.where(graded.pivot_table(index="student", columns="cell", values="score",
+                                                 aggfunc="count", dropna=False) > 0)
+    totals = graded.groupby("student").agg(score=("score", "sum"), max_score=("max_score", "sum"))
     totals["percent"] = (100 * totals["score"] / totals["max_score"]).round(1)
-    # Written answers count 0 until a person grades them in the formgrader; say how many wait.
+    # The total counts what is graded so far; say how many answers wait for the formgrader.
     totals["to_grade_by_hand"] = cells.groupby("student")["needs_manual_grade"].sum().astype(int)
     table = totals.join(per_cell)
     if not results.empty:
@@ -65,7 +69,8 @@ def figures(cells: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
     ax.set(xlabel=f"score (out of {best:g})", ylabel="students", title="Scores")
     out["scores"] = fig
 
-    passed = cells.assign(passed=cells["score"] >= cells["max_score"]).groupby("cell")["passed"].mean()
+    graded = cells[~cells["needs_manual_grade"].astype(bool)]  # pending written answers are not failures
+    passed = graded.assign(passed=graded["score"] >= graded["max_score"]).groupby("cell")["passed"].mean()
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(passed) + 1.2))
     ax.barh(passed.index, 100 * passed.values, color="tab:green")
     ax.set(xlim=(0, 100), xlabel="% of students with full points", title="Pass rate per question")
@@ -91,17 +96,19 @@ def write_report(root: Path, assignment: str) -> tuple[Path, Path, pd.DataFrame]
     csv_path, html_path = folder / "grades.csv", folder / "report.html"
     grades.to_csv(csv_path, index=False)
     images = {name: _figure_html(fig) for name, fig in figures(cells, grades).items()}
-    problems = grades[grades.get("status", pd.Series(dtype=str)).fillna("ok") != "ok"] if "status" in grades else grades.iloc[0:0]
+    # From results.json: students with nothing graded (an empty folder) are not in the gradebook.
+    problems = results[results["status"] != "ok"] if not results.empty else results
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(assignment)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} table{{border-collapse:collapse;font-size:90%}}
 td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
 <h1>{html.escape(assignment)}: class report</h1>
 <p>{len(grades)} students; mean {grades['score'].mean():.2f} of {grades['max_score'].max():g} points;
 median {grades['score'].median():.2f}. {int(grades['to_grade_by_hand'].sum())} answer(s) wait for grading by hand
-(nbgrader formgrader) and count 0 until then.</p>
+(nbgrader formgrader): their cells are empty below, the totals count what is graded so far, and the pass rates
+leave them out.</p>
 {images['scores']}{images['questions']}{images.get('timing', '')}
-<h2>Submissions that did not run cleanly</h2>
-{problems[['student', 'status', 'reason']].to_html(index=False) if len(problems) else '<p>none</p>'}
+<h2>Submissions that did not run cleanly or need attention</h2>
+{problems[['student', 'notebook', 'status', 'reason']].to_html(index=False) if len(problems) else '<p>none</p>'}
 <h2>All grades</h2>{grades.to_html(index=False, na_rep='')}
 </body></html>"""
     html_path.write_text(page)

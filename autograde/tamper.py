@@ -23,6 +23,8 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution
 
+from . import bindings
+
 MARK = "autograde_sentinel"  # cell metadata key of our cells: "baseline" or "checkpoint"
 TAMPER = "TamperingDetected"  # ename of the error output that zeroes a condemned test cell
 PREFIX = "AUTOGRADE-STATE"
@@ -32,8 +34,8 @@ TRUSTED_MODULES = ("IPython", "ipykernel", "matplotlib_inline", "matplotlib", "i
 
 # The probe runs inside the kernel; it must not rely on anything a submission could have defined.
 PROBE = r'''
-def __autograde_probe():
-    import builtins, json, sys
+def __autograde_probe(guard, baseline):
+    import builtins, importlib, json, sys
     shell = get_ipython()
     def where(obj):
         obj = getattr(obj, "__func__", obj)
@@ -66,7 +68,27 @@ def __autograde_probe():
         "trace": [sys.gettrace() is not None, sys.getprofile() is not None],
         "streams": [type(sys.stdout).__module__, type(sys.stderr).__module__],
         "rejects": {},
+        "names": {},
     }
+    # Names the tests use: at the baseline what they must be bound to, later what they are bound to.
+    for name, target in guard.items():
+        if baseline:
+            try:
+                if target[0] == "module":
+                    obj = importlib.import_module(target[1])
+                elif target[0] == "from":
+                    obj = getattr(importlib.import_module(target[1]), target[2])
+                else:  # "loose": from a star import, else a builtin
+                    found = [importlib.import_module(m) for m in target[1]]
+                    owners = [m for m in found if name in getattr(m, "__all__", dir(m))] or [builtins]
+                    obj = getattr(owners[-1], name)
+            except Exception:
+                continue  # not importable here: the tests will fail on it by themselves
+        elif name in shell.user_ns:
+            obj = shell.user_ns[name]
+        else:
+            continue
+        state["names"][name] = [id(obj)] + where(obj)
     # Known answers: comparison helpers must reject unequal values.
     checks = {"numpy.testing.assert_allclose": lambda m: m.assert_allclose(0.0, 1.0),
               "torch.testing.assert_close": lambda m: m.assert_close(sys.modules["torch"].zeros(1),
@@ -98,6 +120,7 @@ class Seal:
 
     nonces: dict[str, str] = field(default_factory=dict)  # cell id -> secret printed/raised by that cell
     guards: dict[str, str] = field(default_factory=dict)  # checkpoint cell id -> id of the test cell it follows
+    prechecks: dict[str, str] = field(default_factory=dict)  # precheck cell id -> id of the test cell it precedes
     checksums: dict[str, str] = field(default_factory=dict)  # grade_id -> checksum of the prepared test cell
 
     def __repr__(self) -> str:
@@ -109,9 +132,10 @@ def is_test(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
 
 
-def _sentinel(kind: str, nonce: str, imports: str = "") -> NotebookNode:
+def _sentinel(kind: str, nonce: str, guard: dict, imports: str = "") -> NotebookNode:
     """One of our cells: print the probe's record with ``nonce``; a checkpoint then fails on purpose."""
-    tail = (f"print({PREFIX!r}, {nonce!r}, __import__('json').dumps(__autograde_probe()))\n"
+    call = f"__autograde_probe({guard!r}, {kind == 'baseline'})"
+    tail = (f"print({PREFIX!r}, {nonce!r}, __import__('json').dumps({call}))\n"
             f"del __autograde_probe\n")
     if kind == "checkpoint":
         tail += f"assert {nonce!r} == 'autograde', {nonce!r}  # must fail: proves failures still show\n"
@@ -120,28 +144,36 @@ def _sentinel(kind: str, nonce: str, imports: str = "") -> NotebookNode:
     return cell
 
 
-def seal(nb: NotebookNode) -> Seal:
-    """Add the baseline cell and a checkpoint after every test cell of ``nb`` (in place); return the Seal."""
+def seal(nb: NotebookNode, answer_names: frozenset[str] = frozenset()) -> Seal:
+    """Add the baseline cell, and a check before and after every test cell, to ``nb`` (in place); return the Seal.
+
+    ``answer_names``: names the tasks ask the student to define (the instructor's answer cells bind them)."""
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     # Import what the tests may use before the student can touch it, so the baseline covers it.
     modules = [m for m, hints in (("numpy", ("numpy", "np.")), ("torch", ("torch",))) if any(h in text for h in hints)]
     imports = "import math\n" + "".join(f"import {m}\nimport {m}.testing\n" for m in modules)
+    guard = bindings.guarded_names(nb, answer_names)
     if nb.get("nbformat_minor", 0) < 5:  # cell ids came with nbformat 4.5; we find our cells by id
         nb.nbformat_minor = 5
     for cell in nb.cells:
         cell.setdefault("id", secrets.token_hex(4))
     result = Seal()
     nonce = secrets.token_hex(8)
-    cells = [_sentinel("baseline", nonce, imports)]
+    cells = [_sentinel("baseline", nonce, guard, imports)]
     result.nonces[cells[0].id] = nonce
     for cell in nb.cells:
+        if is_test(cell):  # a binding that puts itself back when used is caught before the test runs
+            nonce = secrets.token_hex(8)
+            cells.append(_sentinel("precheck", nonce, guard))
+            result.nonces[cells[-1].id] = nonce
+            result.prechecks[cells[-1].id] = cell.id
         cells.append(cell)
         if is_test(cell):
             nonce = secrets.token_hex(8)
-            guard = _sentinel("checkpoint", nonce)
-            cells.append(guard)
-            result.nonces[guard.id] = nonce
-            result.guards[guard.id] = cell.id
+            guard_cell = _sentinel("checkpoint", nonce, guard)
+            cells.append(guard_cell)
+            result.nonces[guard_cell.id] = nonce
+            result.guards[guard_cell.id] = cell.id
         if cell.cell_type == "code" and is_grade(cell) and is_locked(cell):
             result.checksums[cell.metadata["nbgrader"]["grade_id"]] = compute_checksum(cell)
     nb.cells = cells
@@ -194,6 +226,11 @@ def _compare(baseline: dict, state: dict) -> list[str]:
         found.append(f"IPython custom exception handler set for {', '.join(state['custom_exceptions'])}")
     if state.get("trace") != baseline.get("trace"):
         found.append("a trace or profile function was installed")
+    for name, now in state.get("names", {}).items():
+        expected = baseline.get("names", {}).get(name)
+        if expected is not None and now != expected:
+            found.append(f"the name '{name}' that the tests use was rebound (to {now[2]}.{now[3]}, "
+                         f"expected {expected[2]}.{expected[3]})")
     if state.get("streams") != baseline.get("streams"):
         found.append(f"sys.stdout/stderr replaced ({', '.join(state.get('streams', []))})")
     return found
@@ -203,8 +240,8 @@ def verify(nb: NotebookNode, seal_: Seal) -> list[str]:
     """Reasons to believe the tests in executed ``nb`` were tampered with (empty: none found)."""
     by_id = {c.get("id"): c for c in nb.cells}
     reasons: list[str] = []
-    baseline_cell = next((by_id.get(i) for i in seal_.nonces if i not in seal_.guards), None)
-    baseline_id = next((i for i in seal_.nonces if i not in seal_.guards), None)
+    baseline_id = next((i for i in seal_.nonces if i not in seal_.guards and i not in seal_.prechecks), None)
+    baseline_cell = by_id.get(baseline_id)
     baseline = _state(baseline_cell, seal_.nonces[baseline_id]) if baseline_cell is not None else None
     if baseline is None:
         return [] if _not_run(baseline_cell) else ["the integrity baseline cell did not run as written"]
@@ -213,19 +250,22 @@ def verify(nb: NotebookNode, seal_: Seal) -> list[str]:
             grade_id = cell.metadata["nbgrader"]["grade_id"]
             if grade_id in seal_.checksums and compute_checksum(cell) != seal_.checksums[grade_id]:
                 reasons.append(f"test cell '{grade_id}' changed during execution")
-    for guard_id, test_id in seal_.guards.items():
+    for guard_id, test_id in {**seal_.prechecks, **seal_.guards}.items():
         cell = by_id.get(guard_id)
         test = by_id.get(test_id)
         label = (test.metadata.get("nbgrader", {}).get("grade_id") if test is not None else None) or test_id
         if cell is None:
-            reasons.append(f"the check after test '{label}' is missing")
+            reasons.append(f"the check beside test '{label}' is missing")
             continue
         if _not_run(cell):
             continue  # the kernel stopped before it: the test after that point did not run either
         nonce = seal_.nonces[guard_id]
         state = _state(cell, nonce)
         if state is None:
-            reasons.append(f"the check after test '{label}' printed no valid record (cells rewritten or skipped?)")
+            reasons.append(f"the check beside test '{label}' printed no valid record (cells rewritten or skipped?)")
+            continue
+        if guard_id in seal_.prechecks:  # a precheck only records; it does not fail on purpose
+            reasons.extend(f for f in _compare(baseline, state) if f not in reasons)
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if not any(o.get("ename") == "AssertionError" and nonce in str(o.get("evalue", "")) for o in errors):

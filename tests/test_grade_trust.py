@@ -63,6 +63,11 @@ def messy(tmp_path_factory):
     write_submission(course, ASSIGNMENT, "student-05-zero-bytes", {ASSIGNMENT: ""})
     write_submission(course, ASSIGNMENT, "student-06-wrong-notebook", {ASSIGNMENT: foreign})
     write_submission(course, ASSIGNMENT, "student-07-wrong-folder", {FOREIGN: foreign})
+    rebinds = reference(source, release)  # a wrong mean, and a `math` whose isclose says yes
+    answer = next(c for c in rebinds.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "mean")
+    answer.source = ("import types\nmath = types.SimpleNamespace(isclose=lambda *a, **k: True)\n"
+                     "def mean(values):\n    return 2\n")
+    write_submission(course, ASSIGNMENT, "student-08-rebinds-math", {ASSIGNMENT: rebinds})
     done = subprocess.run(_grade_command(course, "--workers", "2"), capture_output=True, text=True)
     return course, done, _results(course)
 
@@ -75,6 +80,13 @@ def test_one_bad_folder_never_stops_the_class(messy):
     assert scores["student-01-reference"] == 6 and scores["student-02-partly-right"] == 3
     assert scores["student-04-extra"] == 6  # the expected notebook is graded as usual
     assert "NEEDS ATTENTION" in done.stdout
+
+
+def test_rebinding_a_module_the_tests_use_scores_zero(messy):
+    course, _, results = messy
+    [record] = results["student-08-rebinds-math"]
+    assert record["status"] == "tampered" and "'math' that the tests use was rebound" in record["reason"]
+    assert _scores(course)["student-08-rebinds-math"] == 0
 
 
 def test_an_empty_folder_is_not_graded_and_says_what_to_do(messy):
@@ -114,7 +126,7 @@ def test_a_second_run_grades_only_what_needs_it(messy):
     course, _, _ = messy
     again = subprocess.run(_grade_command(course, "--workers", "2"), capture_output=True, text=True)
     assert again.returncode == 1
-    assert "5 already graded" in again.stdout  # the empty and wrong-folder submissions are tried again
+    assert "6 already graded" in again.stdout  # the empty and wrong-folder submissions are tried again
     assert "graded 0 submission(s)" in again.stdout
 
 

@@ -96,3 +96,65 @@ def test_checksum_change_is_reported():
     test = next(c for c in nb.cells if tamper.is_test(c))
     test.source = "pass"
     assert any("test cell 'test_0' changed" in r for r in tamper.verify(nb, seal))
+
+
+# Rebinding: tests rely on names the notebook's own cells bind (torch, np, a course helper) and on builtins.
+SETUP = "import numpy as np\nimport torch\nfrom course import *\n"
+REBIND_TESTS = ["assert torch.allclose(double(torch.tensor([1.0])), torch.tensor([2.0]))",
+                "assert np.allclose(double(np.array([1.0, 2.0])), [2.0, 4.0])",
+                "X = polynomial_features(torch.tensor([1.0, 2.0]), 2)\nassert torch.equal(double(X), 2 * X)",
+                "assert len(double([1, 2])) == 4 and isinstance(double(3), int)"]
+WRONG = "def double(x):\n    return x\n"
+REBINDINGS = {
+    "torch": ("real = torch\nclass Fake:\n    def __getattr__(self, name):\n        return getattr(real, name)\n"
+              "    def allclose(self, *a, **k):\n        return True\ntorch = Fake()\n", "'torch'"),
+    "np": ("import types\nnp = types.SimpleNamespace(allclose=lambda *a, **k: True, array=torch.tensor)\n", "'np'"),
+    "a course helper": ("polynomial_features = lambda x, degree: torch.zeros(2, 3)\n", "'polynomial_features'"),
+    "a builtin": ("len = lambda value: 4\n", "'len'"),
+    "a name that puts itself back": (  # fools a check after the test, not the one before it
+        "real_np = np\nclass Once:\n    def allclose(self, *a, **k):\n        globals()['np'] = real_np\n"
+        "        return True\nnp = Once()\n", "'np'"),
+}
+
+
+def rebinding_notebook(answer: str) -> nbformat.NotebookNode:
+    nb = notebook(answer, REBIND_TESTS)
+    setup = nbformat.v4.new_code_cell(SETUP)
+    setup.metadata.nbgrader = {"grade": False, "solution": False, "locked": True, "grade_id": "setup",
+                               "schema_version": 3}
+    nb.cells.insert(0, setup)
+    return nb
+
+
+def test_the_guarded_names_are_those_the_tests_take_from_the_notebook_and_builtins():
+    guard = tamper.bindings.guarded_names(rebinding_notebook(WRONG), frozenset({"double"}))
+    assert guard["torch"] == ("module", "torch") and guard["np"] == ("module", "numpy")
+    assert guard["polynomial_features"] == ("loose", ["course"]) and guard["len"] == ("loose", ["course"])
+    assert "double" not in guard and "X" not in guard  # the answer's name, and one the test binds itself
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(REBINDINGS))
+def test_rebinding_a_name_the_tests_use_is_tampering(name, fashion_root):
+    answer, expected = REBINDINGS[name]
+    nb = rebinding_notebook(WRONG + answer)
+    reasons, executed = run_guarded(nb)
+    assert any("rebound" in r and expected in r for r in reasons), reasons
+    assert all(c.outputs[0]["ename"] == tamper.TAMPER for c in executed.cells if tamper.is_test(c))
+
+
+@pytest.mark.slow
+def test_honest_answers_that_import_again_are_not_tampering(fashion_root):
+    answer = ("import numpy as np\nimport torch\nfrom course import *\nfrom course import polynomial_features\n"
+              "def double(x):\n    values = x * 2\n    return values\n")
+    reasons, executed = run_guarded(rebinding_notebook(answer))
+    assert reasons == []
+    errors = [o for c in executed.cells if tamper.is_test(c) for o in c.outputs if o.get("output_type") == "error"]
+    assert errors == []
+
+
+def run_guarded(nb) -> tuple[list[str], nbformat.NotebookNode]:
+    seal = tamper.seal(nb, frozenset({"double"}))
+    NotebookClient(nb, allow_errors=True, timeout=120).execute()
+    executed_json, reasons = tamper.check(nbformat.writes(nb), seal)
+    return reasons, nbformat.reads(executed_json, as_version=4)
