@@ -6,9 +6,9 @@ from chapter_grading import answer, assert_refused, grade_chapter
 ASSIGNMENT = "05-mlp"
 TESTS_OF = {  # answer cell -> the test cell that grades it
     "relu": "test_relu",
-    "derivative": "test_derivative",
     "mlp_scratch": "test_mlp_scratch",
-    "sgd_step": "test_sgd_step",
+    "mlp_forward_backward": "test_mlp_forward_backward",
+    "train_classifier": "test_train_classifier",
     "build_mlp": "test_build_mlp",
     "parameter_count": "test_parameter_count",
     "make_mlp": "test_make_mlp",
@@ -32,22 +32,76 @@ class MLPScratch(nn.Module):
         return torch.relu(X @ self.W1 + self.b1) @ self.W2 + self.b2
 '''
 
+BACKPROP = "mlp_forward_backward(X, y, W1, b1, W2, b2)"
+
+
+def backprop(d_logits: str = "(P - Y) / n", d_hidden: str = "(dO @ W2.T) * (Z > 0)") -> str:
+    """A hand-written backward pass with the given gradients of the logits and of the pre-activations."""
+    return answer(BACKPROP, f"""
+n = X.shape[0]
+Z = X @ W1 + b1
+H = torch.clamp(Z, min=0)
+O = H @ W2 + b2
+P = torch.softmax(O, dim=1)
+Y = torch.zeros_like(P)
+Y[torch.arange(n), y] = 1
+loss = (torch.logsumexp(O, dim=1) - O[torch.arange(n), y]).mean()
+dO = {d_logits}
+dZ = {d_hidden}
+return loss, {{"W1": X.T @ dZ, "b1": dZ.sum(dim=0), "W2": H.T @ dO, "b2": dO.sum(dim=0)}}
+""")
+
+
+BY_AUTOGRAD = answer(BACKPROP, """
+leaves = [t.detach().clone().requires_grad_() for t in (W1, b1, W2, b2)]
+O = torch.relu(X @ leaves[0] + leaves[1]) @ leaves[2] + leaves[3]
+loss = nn.functional.cross_entropy(O, y)
+loss.backward()
+return loss.detach(), dict(zip(["W1", "b1", "W2", "b2"], [t.grad for t in leaves]))
+""")
+
+LOOP = "train_classifier(net, train, validation, optimizer, loss_fn, epochs, batch_size=32)"
+
+
+def loop(train_mode: str = "net.train()", step: str = "optimizer.zero_grad()\nloss.backward()\noptimizer.step()",
+         eval_mode: str = "net.eval()", no_grad: str = "torch.no_grad()") -> str:
+    """A training loop with the given lines for each of its steps."""
+    step = step.replace("\n", "\n        ")
+    return answer(LOOP, f"""
+from torch.utils.data import DataLoader
+history = {{"train loss": [], "validation accuracy": []}}
+for _ in range(epochs):
+    {train_mode}
+    losses = []
+    for X, y in DataLoader(train, batch_size=batch_size, shuffle=True):
+        loss = loss_fn(net(X), y)
+        {step}
+        losses.append(loss.item())
+    {eval_mode}
+    with {no_grad}:
+        X, y = next(iter(DataLoader(validation, batch_size=len(validation))))
+        correct = (net(X).argmax(dim=1) == y).sum().item()
+    history["train loss"].append(sum(losses) / len(losses))
+    history["validation accuracy"].append(correct / len(validation))
+return history
+""")
+
+
 # Plausible mistakes; each submission leaves the other tasks right, to show that only the broken task loses points.
 WRONG = {
     "wrong_a": {
         # a Python loop: right values, but float32 and no gradient
         "relu": answer("relu(x)", "return torch.tensor([max(0.0, float(v)) for v in x.flatten()]).reshape(x.shape)"),
-        # changes the caller's tensor and leaves the graph attached
-        "derivative": answer("derivative(f, x)", "x.requires_grad_(True)\nf(x).sum().backward()\nreturn x.grad"),
+        # a sign error in the backward pass: one-hot minus softmax
+        "mlp_forward_backward": backprop(d_logits="(Y - P) / n"),
         # uniform instead of normal initial weights
         "mlp_scratch": MLP_SCRATCH_UNIFORM,
     },
     "wrong_b": {
         # the library function that Task 1 asks to write
         "relu": answer("relu(x)", "return nn.ReLU()(x)"),
-        # forgets to zero the gradients, so the next step adds the old gradient again
-        "sgd_step": answer("sgd_step(params, lr)", "with torch.no_grad():\n    for p in params:\n"
-                           "        if p.grad is not None:\n            p -= lr * p.grad"),
+        # forgets to reset the gradients, so every step adds the earlier minibatches' gradients again
+        "train_classifier": loop(step="loss.backward()\noptimizer.step()"),
         # a missing activation between the hidden layers
         "build_mlp": answer("build_mlp()", "return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), "
                             "nn.Linear(64, 10))"),
@@ -59,6 +113,24 @@ WRONG = {
                            "    layers += [nn.Linear(n_in, size), act]\n    n_in = size\n"
                            "return nn.Sequential(*layers, nn.Linear(n_in, n_out))"),
     },
+    "wrong_c": {
+        # the gradient of the sum of the losses, not of their mean: a missing 1/n
+        "mlp_forward_backward": backprop(d_logits="P - Y"),
+        # evaluates in training mode
+        "train_classifier": loop(eval_mode="pass"),
+    },
+    "wrong_d": {
+        # autograd instead of the chain rule by hand
+        "mlp_forward_backward": BY_AUTOGRAD,
+        # evaluates with gradients on (a graph built for nothing)
+        "train_classifier": loop(no_grad="torch.enable_grad()"),
+    },
+    "wrong_e": {
+        # the ReLU's derivative forgotten
+        "mlp_forward_backward": backprop(d_hidden="dO @ W2.T"),
+        # never switches back to training mode after the first evaluation
+        "train_classifier": loop(train_mode="pass"),
+    },
 }
 
 
@@ -66,3 +138,4 @@ WRONG = {
 def test_chapter_05_autograde(tmp_path, data_env):
     grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
     assert_refused(tmp_path, ASSIGNMENT, "wrong_b", {"test_relu": "nn.ReLU"})
+    assert_refused(tmp_path, ASSIGNMENT, "wrong_d", {"test_mlp_forward_backward": "Tensor.backward"})
