@@ -11,6 +11,7 @@ attention (exit code 1). Each notebook's status, reason and time go to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
@@ -18,15 +19,14 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
-from tqdm import tqdm
-
-from nbgrader.api import Assignment
+import nbformat
+from nbgrader.api import Assignment, Gradebook, MissingEntry
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
 
+from . import bindings, sandbox, tamper, zygote
 from .course_dir import course_directory, in_course, load_config, report_dir, submitted_students
-from . import sandbox, tamper
 from .execute import Limits, _first_error, _has_error
 from .pool import ExecuteSettings, run_dask, run_local
 from .prepare import Submission, Unusable, make_autograder, notebook_owners, prepare_submission
@@ -119,8 +119,11 @@ class _Open:
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,
           limits: Limits | None = None, force: bool = False, kernel_manager_class: str | None = None,
-          progress: bool = True, require_sandbox: bool = False) -> GradeSummary:
-    """Autograde every submission of ``assignment`` in course ``root``; see the module docstring."""
+          progress: bool = True, require_sandbox: bool = False, cold_start: bool | None = None) -> GradeSummary:
+    """Autograde every submission of ``assignment`` in course ``root``; see the module docstring.
+
+    ``cold_start``: True starts every kernel from scratch, False forks them from the warm zygote where
+    the sandbox allows it, None (default) forks them only when the notebooks import what it preloads."""
     root = Path(root).resolve()
     config = load_config(root)
     coursedir = course_directory(root, assignment, config)
@@ -138,8 +141,10 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
         if pending:
             settings = _execute_settings(config, limits, kernel_manager_class, require_sandbox, assignment, scheduler,
                                          workers or os.cpu_count() or 1)
-            _grade_students(root, converter, assignment, pending, expected, settings, summary,
-                            workers or os.cpu_count() or 1, scheduler, progress)
+            cold = cold_start if cold_start is not None else not _warm_start_pays(coursedir, assignment)
+            with _cold_start(cold):
+                _grade_students(root, converter, assignment, pending, expected, settings, summary,
+                                workers or os.cpu_count() or 1, scheduler, progress)
     summary.records.sort(key=lambda r: (r.student, r.notebook))
     summary.seconds = time.monotonic() - start
     return summary
@@ -156,6 +161,38 @@ def _execute_settings(config, limits, kernel_manager_class, require_sandbox, ass
         # every kernel oversubscribes them and makes small matrix work many times slower.
         settings.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     return settings
+
+
+def _warm_start_pays(coursedir, assignment: str) -> bool:
+    """Whether the assignment's notebooks import what the zygote preloads (torch, pandas, course...).
+
+    Forking from the zygote saves seconds per kernel when a notebook imports torch, but the zygote
+    itself takes seconds to import it: for plain Python notebooks a cold kernel is quicker."""
+    heavy = {name.split(".")[0] for name in zygote.PRELOAD} - {"IPython", "ipykernel"}
+    folder = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    for path in folder.glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                found, stars = bindings.imports(cell.source)
+                modules = [spec[1] for spec in found.values()] + stars
+                if any(module.split(".")[0] in heavy for module in modules):
+                    return True
+    return False
+
+
+@contextlib.contextmanager
+def _cold_start(cold: bool):
+    """Kernels of this run start cold (COURSE_COLD_START, read where kernels start, in forked workers too)."""
+    old = os.environ.get("COURSE_COLD_START")
+    if cold:
+        os.environ["COURSE_COLD_START"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("COURSE_COLD_START", None)
+        else:
+            os.environ["COURSE_COLD_START"] = old
 
 
 def _check_gradebook(coursedir, assignment: str) -> list[str]:
@@ -330,7 +367,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--require-sandbox", action="store_true",
                         help="refuse to grade when bubblewrap is missing (default: warn, limits only)")
     parser.add_argument("--cold-start", action="store_true",
-                        help="start every kernel from scratch instead of forking it from a warm zygote")
+                        help="start every kernel from scratch (default: fork kernels from a warm zygote with torch "
+                             "imported when the notebooks import torch, pandas, matplotlib or course)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -341,15 +379,13 @@ def run(args: argparse.Namespace) -> int:
     cell_timeout = args.timeout if args.timeout is not None else config.Execute.get("timeout", 120)
     if args.workers is not None and args.workers < 1:
         raise SystemExit(f"course grade: --workers must be at least 1, got {args.workers}")
-    if args.cold_start:
-        os.environ["COURSE_COLD_START"] = "1"  # read where kernels start, in the workers too
     summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler,
                     limits=Limits(cell_timeout=cell_timeout, notebook_timeout=args.notebook_timeout,
                                   memory_bytes=args.memory_mb << 20 if args.memory_mb else None,
                                   max_processes=args.max_processes,
                                   output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb else None),
                     force=args.force, kernel_manager_class=args.kernel_manager,
-                    require_sandbox=args.require_sandbox)
+                    require_sandbox=args.require_sandbox, cold_start=True if args.cold_start else None)
     for record in summary.records:
         if record.status != "ok":
             print(f"  {record.student}/{record.notebook or '-'}: {record.status}: {record.reason}")

@@ -95,3 +95,15 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
 def test_demo_without_chapters_fails_clearly(tmp_path):
     with pytest.raises(SystemExit, match="no chapters"):
         demo(tmp_path / "demo", bundled=_bundled(tmp_path, False))
+
+
+def test_the_formgrader_finds_the_course_exchange(tmp_path):
+    """nbgrader's API behind the formgrader warns on every page when the exchange folder is missing."""
+    from nbgrader.apps.api import NbGraderAPI
+
+    from autograde.course_dir import course_directory, load_config
+
+    shutil.copy(HERE.parent / "nbgrader_config.py", tmp_path)
+    config = load_config(tmp_path)
+    api = NbGraderAPI(course_directory(tmp_path, config=config), config=config)
+    assert not api.exchange_missing and api.exchange_root == str(tmp_path / "exchange")
