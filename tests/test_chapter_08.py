@@ -12,10 +12,12 @@ TESTS_OF = {  # answer cell -> the test cell that grades it
     "xavier_uniform_": "test_xavier_uniform_",
     "init_xavier": "test_init_xavier",
     "count_distinct_rows": "test_count_distinct_rows",
+    "kaiming_normal_": "test_kaiming_normal_",
 }
 GRADING_ENV = {"OMP_NUM_THREADS": "1"}  # one thread per kernel (see test_chapter_05)
 
 XAVIER = "xavier_uniform_(weight, gain=1.0)"
+HE = "kaiming_normal_(weight)"
 
 WRONG = {
     "wrong_a": {
@@ -32,8 +34,12 @@ WRONG = {
         "xavier_uniform_": answer(XAVIER, "fan_out, fan_in = weight.shape\n"
                                   "with torch.no_grad():\n    weight.uniform_(-gain * math.sqrt(3 / (fan_in + fan_out)), "
                                   "gain * math.sqrt(3 / (fan_in + fan_out)))\nreturn weight"),
+        # the variance 2 / fan_in passed where normal_ takes the standard deviation
+        "kaiming_normal_": answer(HE, "with torch.no_grad():\n    weight.normal_(0, 2 / weight.shape[1])\nreturn weight"),
     },
     "wrong_b": {
+        # the library function that Task 7 asks to write (its values are right: only the refusal costs the points)
+        "kaiming_normal_": answer(HE, "return nn.init.kaiming_normal_(weight)"),
         # the library function that Task 4 asks to write
         "xavier_uniform_": answer(XAVIER, "return nn.init.xavier_uniform_(weight, gain)"),
         # endswith(stat) also matches 'abs mean' when stat is 'mean', and startswith matches layer 11 for layer 1
@@ -53,4 +59,5 @@ WRONG = {
 @pytest.mark.slow
 def test_chapter_08_autograde(tmp_path, data_env):
     grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
-    assert_refused(tmp_path, ASSIGNMENT, "wrong_b", {"test_xavier_uniform_": "nn.init.xavier_uniform_"})
+    assert_refused(tmp_path, ASSIGNMENT, "wrong_b", {"test_xavier_uniform_": "nn.init.xavier_uniform_",
+                                                 "test_kaiming_normal_": "nn.init.kaiming_normal_"})
