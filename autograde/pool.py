@@ -132,24 +132,45 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
             receiver.close()
 
 
-def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str) -> Iterator[tuple[Job, ExecutionResult, int]]:
+def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str,
+             window: int = 0) -> Iterator[tuple[Job, ExecutionResult, int]]:
     """Execute jobs on the dask.distributed cluster at ``scheduler`` (tcp://HOST:PORT).
 
-    dask reschedules a task whose worker dies and gives up with KilledWorker after
+    Every worker gets :class:`autograde.cluster.WarmKernels` (its own zygote). At most ``window`` jobs
+    (default: two per worker thread, at least 8) are on the cluster at once and each result is handed
+    on and released as it arrives, so the grading process holds a bounded number of notebooks however
+    large the class. dask reschedules a task whose worker dies and gives up with KilledWorker after
     ``distributed.scheduler.allowed-failures`` deaths; that becomes a "failed" result.
     """
     from distributed import Client, as_completed
 
+    from .cluster import WarmKernels
+
     with Client(scheduler, set_as_default=False) as client:
-        futures = {}
-        for job in jobs:  # each execution starts as soon as its job is submitted
+        client.register_plugin(WarmKernels())
+        threads = sum(client.nthreads().values())
+        window = window or max(8, 2 * threads)
+        pending = iter(jobs)
+        futures: dict[Any, Job] = {}
+
+        def submit() -> Any | None:
+            job = next(pending, None)
+            if job is None:
+                return None
             future = client.submit(settings.run, job, pure=False,
                                    key=f"execute-{job.assignment}-{job.student}-{job.notebook}-{time.time_ns()}")
             futures[future] = job
-        for future in as_completed(list(futures), loop=client.loop):
-            job = futures[future]
+            return future
+
+        running = as_completed([f for f in (submit() for _ in range(window)) if f is not None], loop=client.loop)
+        for future in running:
+            job = futures.pop(future)
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - KilledWorker, lost connection...: recorded, not raised
                 result = not_run_result(job.notebook_json, "failed", f"dask: {type(error).__name__}: {error}")
+            future.release()
+            following = submit()
+            if following is not None:
+                running.add(following)
             yield job, result, 1

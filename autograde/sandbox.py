@@ -489,13 +489,14 @@ def autograde_preprocessors() -> list:
     return [SandboxExecute if step is Execute else step for step in steps]
 
 
-def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> None:
-    """Start this process's zygote now, before workers fork, if kernels of ``manager`` would use it."""
+def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> bool:
+    """Start this process's zygote now, before workers fork, if kernels of ``manager`` would use it;
+    whether there is one."""
     from .execute import resolve_class
 
     cls = resolve_class(manager)
-    _warm_zygote(isinstance(cls, type) and issubclass(cls, SandboxKernelManager) and cls.warm_start.default_value,
-                 env)
+    return _warm_zygote(isinstance(cls, type) and issubclass(cls, SandboxKernelManager)
+                        and cls.warm_start.default_value, env) is not None
 
 
 def _warm_zygote(wanted: bool, env: dict[str, str]) -> zygote.Zygote | None:

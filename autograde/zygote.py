@@ -156,6 +156,20 @@ def shared_zygote(env: dict[str, str]) -> Zygote:
         return _shared
 
 
+def shared_running() -> bool:
+    """Whether this process has a live zygote (a dask worker's, from autograde.cluster.WarmKernels)."""
+    return _shared is not None and _shared.alive()
+
+
+def stop_shared() -> None:
+    """Stop this process's zygote, if it started one (a dask worker that closes)."""
+    global _shared
+    with _shared_lock:
+        if _shared is not None:
+            _shared.close()
+            _shared = None
+
+
 def warm_command(kernel_cmd: list[str]) -> list[str] | None:
     """The client command that stands in for ``python -m ipykernel_launcher ARGS``, or None if not one."""
     try:
