@@ -14,12 +14,17 @@ TESTS_OF = {  # answer cell -> the test cell that grades it
     "build_dropout_net": "test_build_dropout_net",
     "augmented_sets": "test_augmented_sets",
     "generalisation_gap": "test_generalisation_gap",
+    "mean_and_std": "test_mean_and_std",
 }
 GRADING_ENV = {"OMP_NUM_THREADS": "1"}  # one thread per kernel (see test_chapter_05)
 
 DROPOUT = "dropout(X, p, training=True)"
 DROPOUT_START = ("if not 0 <= p <= 1:\n    raise ValueError(p)\nif not training or p == 0:\n    return X\n"
                  "if p == 1:\n    return torch.zeros_like(X)\n")
+
+SPREAD = 'mean_and_std(histories, key="validation accuracy")'
+SPREAD_START = ("if len(histories) < 2:\n    raise ValueError(len(histories))\n"
+                "values = torch.tensor([list(h[key]) for h in histories])\n")
 
 WRONG = {
     "wrong_a": {
@@ -30,6 +35,8 @@ WRONG = {
         "l2_penalty": answer("l2_penalty(weights)", "return sum((w ** 2).sum() for w in weights)"),
         # drops without rescaling the kept activations
         "dropout": answer(DROPOUT, DROPOUT_START + "return X * (torch.rand(X.shape) > p).float()"),
+        # the standard deviation over the epochs of each run instead of over the runs
+        "mean_and_std": answer(SPREAD, SPREAD_START + "return values.mean(dim=0), values.std(dim=1)"),
         # the seed's loop: only the noise is passed on, flips and shifts are forgotten
         "augmented_sets": answer("make_augmented_sets(train, settings, seed=0)",
                                  "return {name: NoisyDataset(train, s.get('noise_sigma', 0.0), seed=seed) "
@@ -50,6 +57,8 @@ WRONG = {
         "build_dropout_net": answer("build_dropout_net(p1, p2)",
                                     "return nn.Sequential(nn.Linear(784, 256), nn.Dropout(p1), nn.ReLU(), "
                                     "nn.Linear(256, 256), nn.Dropout(p1), nn.ReLU(), nn.Linear(256, 10))"),
+        # the population standard deviation (divide by n) instead of the sample one
+        "mean_and_std": answer(SPREAD, SPREAD_START + "return values.mean(dim=0), values.std(dim=0, unbiased=False)"),
         # validation minus training
         "generalisation_gap": answer("generalisation_gap(history)",
                                      "return float(history['validation accuracy'][-1] - history['train accuracy'][-1])"),
