@@ -88,11 +88,12 @@ def _client_class():
     class _Execute(Execute):
         limits: Limits | None = None
         scratch_dir: str | None = None
+        warm_start: bool = True
 
         def create_kernel_manager(self):
             km = super().create_kernel_manager()
             self.last_manager = km  # a sandbox reports which limit stopped the kernel (resource_notes)
-            for name in ("limits", "scratch_dir"):
+            for name in ("limits", "scratch_dir", "warm_start"):
                 if hasattr(km, name):
                     setattr(km, name, getattr(self, name))
             return km
@@ -142,8 +143,11 @@ def execute_notebook(
     env: dict[str, str] | None = None,
     kernel_manager_class: type | str | None = None,
     execute_options: dict[str, Any] | None = None,
+    warm: bool = True,
 ) -> ExecutionResult:
-    """Execute every cell of ``notebook_json`` in a fresh kernel; never raises (see the module doc)."""
+    """Execute every cell of ``notebook_json`` in a fresh kernel; never raises (see the module doc).
+
+    ``warm=False`` asks a sandbox that can fork kernels from a warm zygote to start this one cold."""
     start = time.monotonic()
     try:
         nb = nbformat.reads(notebook_json, as_version=4)
@@ -160,7 +164,7 @@ def execute_notebook(
             manager = resolve_class(kernel_manager_class)
             if manager is not None:
                 client.kernel_manager_class = manager
-            client.limits, client.scratch_dir = limits, scratch
+            client.limits, client.scratch_dir, client.warm_start = limits, scratch, warm
             # The same steps as nbconvert's ExecutePreprocessor.preprocess, but cell by cell so that a
             # notebook deadline applies and a dead kernel leaves the cells run so far in place.
             from nbclient import NotebookClient

@@ -11,7 +11,6 @@ attention (exit code 1). Each notebook's status, reason and time go to
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import time
@@ -141,10 +140,9 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
         if pending:
             settings = _execute_settings(config, limits, kernel_manager_class, require_sandbox, assignment, scheduler,
                                          workers or os.cpu_count() or 1)
-            cold = cold_start if cold_start is not None else not _warm_start_pays(coursedir, assignment)
-            with _cold_start(cold):
-                _grade_students(root, converter, assignment, pending, expected, settings, summary,
-                                workers or os.cpu_count() or 1, scheduler, progress)
+            settings.warm = not cold_start if cold_start is not None else _warm_start_pays(coursedir, assignment)
+            _grade_students(root, converter, assignment, pending, expected, settings, summary,
+                            workers or os.cpu_count() or 1, scheduler, progress)
     summary.records.sort(key=lambda r: (r.student, r.notebook))
     summary.seconds = time.monotonic() - start
     return summary
@@ -178,21 +176,6 @@ def _warm_start_pays(coursedir, assignment: str) -> bool:
                 if any(module.split(".")[0] in heavy for module in modules):
                     return True
     return False
-
-
-@contextlib.contextmanager
-def _cold_start(cold: bool):
-    """Kernels of this run start cold (COURSE_COLD_START, read where kernels start, in forked workers too)."""
-    old = os.environ.get("COURSE_COLD_START")
-    if cold:
-        os.environ["COURSE_COLD_START"] = "1"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("COURSE_COLD_START", None)
-        else:
-            os.environ["COURSE_COLD_START"] = old
 
 
 def _check_gradebook(coursedir, assignment: str) -> list[str]:

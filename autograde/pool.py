@@ -29,6 +29,7 @@ class ExecuteSettings:
     kernel_manager_class: str | None = None
     execute_options: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    warm: bool = True  # fork kernels from a warm zygote where the sandbox can (autograde.grade decides)
 
     @classmethod
     def for_course(cls, config, limits: Limits | None = None, kernel_manager_class: str | None = None) -> ExecuteSettings:
@@ -44,7 +45,7 @@ class ExecuteSettings:
     def run(self, job: Job) -> ExecutionResult:
         return execute_notebook(job.notebook_json, self.limits, files=job.files, env=self.env,
                                 kernel_manager_class=self.kernel_manager_class,
-                                execute_options=self.execute_options)
+                                execute_options=self.execute_options, warm=self.warm)
 
 
 def _die_with_parent() -> None:
@@ -74,7 +75,8 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     """
     from .sandbox import start_warm_kernels
 
-    start_warm_kernels(settings.kernel_manager_class, settings.env)  # one zygote for all the forks
+    if settings.warm:
+        start_warm_kernels(settings.kernel_manager_class, settings.env)  # one zygote for all the forks
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
     pending = iter(jobs)  # pulled lazily, so executions start while the parent still prepares the rest
