@@ -239,9 +239,10 @@ def _check_in(root: Path, scratch: Path, wanted: list[str], settings: CheckSetti
             for path in notebooks:
                 shutil.copy(folder / path.name, target / path.name)
         with in_course(scratch):
-            converter = converters[assignment] = make_autograder(coursedir, config, force=True)
+            converter = converters[assignment] = make_autograder(coursedir, config)
             for student in (SOLUTION, STUDENT):
-                jobs, failures = prepare_submission(converter, assignment, student) or ([], [])
+                submission = prepare_submission(converter, assignment, student, [p.stem for p in notebooks], {})
+                jobs, failures = submission.jobs, submission.failures
                 for failure in failures:
                     plans[(assignment, failure.notebook)].check.problems.append(f"{student}: {failure.reason}")
                 for job in jobs:

@@ -309,8 +309,6 @@ def _sandbox_manager(required: bool) -> str:
 
 def _seal(job) -> tamper.Seal:
     """Add tamper checkpoints to ``job``'s notebook (in place) and return what they must show."""
-    import nbformat
-
     nb = nbformat.reads(job.notebook_json, as_version=4)
     seal = tamper.seal(nb, job.answer_names)
     job.notebook_json = nbformat.writes(nb)
@@ -321,8 +319,6 @@ def _unseal(result, seal: tamper.Seal | None) -> None:
     """Verify and remove the checkpoints; tampering zeroes the tests and becomes the status and reason."""
     if seal is None:
         return
-    import nbformat
-
     result.notebook, reasons = tamper.check(result.notebook, seal)
     cells = nbformat.reads(result.notebook, as_version=4).cells
     result.cells_failed = sum(_has_error(c) for c in cells)
