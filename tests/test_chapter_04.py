@@ -63,7 +63,9 @@ WRONG = {
     },
     # each "write it yourself" task answered with the library function it replaces
     "library": {
-        "softmax": answer(SOFTMAX, "return O.softmax(dim=1)"),
+        # ... and tries to switch the check off by rebinding its name in the notebook
+        "softmax": "write_it_yourself = lambda *names: __import__('contextlib').nullcontext()\n"
+                   + answer(SOFTMAX, "return O.softmax(dim=1)"),
         "log_softmax": answer(LOG_SOFTMAX, "return O - torch.logsumexp(O, dim=1, keepdim=True)"),
         "cross_entropy": answer(CROSS_ENTROPY, "return nn.CrossEntropyLoss()(O, y)"),
     },
