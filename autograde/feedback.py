@@ -18,6 +18,7 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.converters import GenerateFeedback
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from traitlets import List
 
 from .course_dir import course_directory, in_course, load_config
 
@@ -27,6 +28,10 @@ FAILED_NOTE = "a test in this cell failed"
 
 class HideHiddenTests(ClearHiddenTests):
     """Drop hidden-test code and every output of a cell that held hidden tests; a failure shows as such."""
+
+    # nbgrader's feedback config sets this for its steps; declared as GetGrades declares it (nbgrader 0.9),
+    # else traitlets warns on every run that HideHiddenTests does not recognise it.
+    display_data_priority = List(GetGrades.display_data_priority.default_value).tag(config=True)
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int) -> tuple[NotebookNode, dict]:
         if cell.cell_type != "code" or not utils.is_grade(cell) or not self._remove_hidden_test_region(cell):
@@ -81,4 +86,11 @@ def run(args: argparse.Namespace) -> int:
     pages = feedback(root, args.assignment, args.student)
     folders = sorted({p.parent.parent.parent for p in pages})
     print(f"wrote {len(pages)} feedback page(s) for {args.assignment} into {', '.join(map(str, folders)) or 'nowhere'}")
+    coursedir = course_directory(root, args.assignment, load_config(root))
+    with_pages = {p.parent.parent.name for p in pages}
+    submitted = Path(coursedir.root) / coursedir.submitted_directory
+    without = sorted(p.parent.name for p in submitted.glob(f"*/{args.assignment}")
+                     if p.parent.name not in with_pages and (not args.student or p.parent.name == args.student))
+    if without:
+        print(f"no page for {', '.join(without)}: nothing graded yet (see `course grade {args.assignment}`)")
     return 0

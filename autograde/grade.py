@@ -35,7 +35,11 @@ from .transaction import StudentTransaction, is_pending
 
 # Statuses of a notebook that was graded (it has its grade) and of things that need the instructor.
 GRADED = ("ok", "raised", "timeout", "crashed", "error", "failed", "tampered", "missing")
-ATTENTION = ("ignored", "empty", "pending")  # not graded: the summary lists them and the exit code is 1
+# What the instructor must act on: the summary lists them and the exit code is 1. "failed": the notebook
+# could not run at all (0-byte, foreign, a worker that died twice); it scores 0 meanwhile and the student
+# stays pending, so the next run grades them again once it is fixed. "empty" and "pending" have no new grade.
+ATTENTION = ("failed", "ignored", "empty", "pending")
+UNGRADED = ("empty", "pending")
 
 
 @dataclass
@@ -51,6 +55,11 @@ class NotebookRecord:
     host: str = ""
     score: float = 0.0
     max_score: float = 0.0
+    graded_at: float = 0.0  # when this run recorded it (seconds since the epoch); course report spots later regrades
+
+    @property
+    def label(self) -> str:
+        return f"{self.student}/{self.notebook}" if self.notebook else self.student
 
 
 @dataclass
@@ -77,8 +86,9 @@ class GradeSummary:
         best = max((sum(r.max_score for r in graded if r.student == s) for s in students), default=0.0)
         skipped = f", {len(self.skipped)} already graded (use --force to regrade)" if self.skipped else ""
         attention = f"; {len(self.attention)} need(s) attention (listed above)" if self.attention else ""
+        mean = f"; mean score {score:.2f}/{best:g}" if students else ""
         return (f"graded {len(students)} submission(s) of {self.assignment} ({len(graded)} notebooks) in "
-                f"{self.seconds:.1f} s on {self.workers}: {statuses}; mean score {score:.2f}/{best:g}{skipped}{attention}")
+                f"{self.seconds:.1f} s on {self.workers}: {statuses}{mean}{skipped}{attention}")
 
     def __repr__(self) -> str:
         return f"GradeSummary({self.line()!r})"
@@ -104,7 +114,7 @@ def _save(root: Path, assignment: str, student: str, records: list[NotebookRecor
 def _previous_records(root: Path, assignment: str, student: str) -> list[NotebookRecord]:
     path = report_dir(root, assignment) / "results.json"
     old = json.loads(path.read_text()) if path.exists() else []
-    return [NotebookRecord(**r) for r in old if r["student"] == student and r["status"] not in ATTENTION]
+    return [NotebookRecord(**r) for r in old if r["student"] == student and r["status"] not in UNGRADED]
 
 
 @dataclass
@@ -118,15 +128,23 @@ class _Open:
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,
           limits: Limits | None = None, force: bool = False, kernel_manager_class: str | None = None,
-          progress: bool = True, require_sandbox: bool = False, cold_start: bool | None = None) -> GradeSummary:
+          progress: bool = True, require_sandbox: bool = False, cold_start: bool | None = None,
+          only: list[str] | None = None) -> GradeSummary:
     """Autograde every submission of ``assignment`` in course ``root``; see the module docstring.
 
     ``cold_start``: True starts every kernel from scratch, False forks them from the warm zygote where
-    the sandbox allows it, None (default) forks them only when the notebooks import what it preloads."""
+    the sandbox allows it, None (default) forks them only when the notebooks import what it preloads.
+    ``only``: these students and no others (``--student``)."""
     root = Path(root).resolve()
     config = load_config(root)
     coursedir = course_directory(root, assignment, config)
     students = submitted_students(coursedir, assignment)
+    if only:
+        unknown = sorted(set(only) - set(students))
+        if unknown:
+            raise SystemExit(f"course grade: no submission of {assignment} from {', '.join(unknown)} in "
+                             f"{Path(coursedir.root) / coursedir.submitted_directory}")
+        students = [s for s in students if s in only]
     if not students:
         raise SystemExit(f"course grade: no submissions in {Path(coursedir.root) / coursedir.submitted_directory}"
                          f"/<student>/{assignment}/; collect them first (nbgrader's layout)")
@@ -204,8 +222,11 @@ def _needs_grading(converter, assignment: str, student: str) -> bool:
     dest = converter.graded_folder(assignment, student)
     if is_pending(dest):
         return True
-    new = converter.coursedir.get_existing_timestamp(converter._format_source(assignment, student))
-    old = converter.coursedir.get_existing_timestamp(str(dest))
+    try:
+        new = converter.coursedir.get_existing_timestamp(converter._format_source(assignment, student))
+        old = converter.coursedir.get_existing_timestamp(str(dest))
+    except Exception:  # noqa: BLE001 - an unreadable timestamp.txt: prepare says what is wrong with it
+        return True
     return new is not None and old is not None and new > old
 
 
@@ -264,6 +285,7 @@ def _commit(root, converter, assignment: str, student: str, entry: _Open, finish
     try:
         for failure in submission.failures:
             record_zero(coursedir.db_url, coursedir.course_id, assignment, student, failure.notebook)
+            _write_placeholder(converter, assignment, student, failure.notebook, failure.reason)
             records.append(NotebookRecord(student, failure.notebook, "failed", failure.reason, 0.0, 0))
         for job, result, attempts in entry.results:
             score_notebook(converter, assignment, student, job.notebook, result)
@@ -271,14 +293,18 @@ def _commit(root, converter, assignment: str, student: str, entry: _Open, finish
             records.append(NotebookRecord(student, job.notebook, _status(result.status, result.cells_failed),
                                           reason, round(result.duration, 3), attempts, result.host))
         for notebook in submission.missing:
-            records.append(NotebookRecord(student, notebook, "missing",
-                                          f"{notebook}.ipynb was not handed in: 0 points for it", 0.0, 0))
+            reason = f"{notebook}.ipynb was not handed in: 0 points for it"
+            _write_placeholder(converter, assignment, student, notebook, reason)
+            records.append(NotebookRecord(student, notebook, "missing", reason, 0.0, 0))
         totals = student_totals(coursedir.db_url, coursedir.course_id, assignment, student)
         for record in records:
             record.score, record.max_score = totals.get(record.notebook, (0.0, 0.0))
         records += [NotebookRecord(student, f.notebook, "ignored", f.reason, 0.0, 0) for f in submission.ignored]
+        now = time.time()
+        for record in records:
+            record.graded_at = now
         _save(root, assignment, student, records)  # before the rename: a kill in between regrades the student
-        entry.transaction.commit()
+        entry.transaction.commit(still_pending=any(r.status == "failed" for r in records))
     except Exception as error:  # noqa: BLE001 - whatever failed, the old grade stays and the student stays pending
         finish(student, _abandon(root, assignment, student, entry.transaction, error))
         return
@@ -286,6 +312,21 @@ def _commit(root, converter, assignment: str, student: str, entry: _Open, finish
         converter.staged.pop((assignment, student), None)
     converter.set_permissions(assignment, student)
     finish(student, records)
+
+
+def _write_placeholder(converter, assignment: str, student: str, notebook: str, reason: str) -> None:
+    """The released notebook with the reason on top, where a graded notebook could not be made: the
+    formgrader and the feedback page then show why the notebook scored 0 (nbgrader's own page for a
+    notebook without a graded file fails)."""
+    release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".", assignment))
+    if not (release / f"{notebook}.ipynb").exists():
+        return
+    nb = nbformat.read(release / f"{notebook}.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Not graded: {reason}.** Every test in this notebook scores 0. "
+                                                     f"Below is the notebook as it was handed out."))
+    destination = Path(converter._format_dest(assignment, student))
+    destination.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, destination / f"{notebook}.ipynb")
 
 
 def _abandon(root, assignment: str, student: str, transaction: StudentTransaction, error: BaseException) -> list:
@@ -337,6 +378,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notebook-timeout", type=float, default=900, metavar="S", help="seconds per notebook")
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (e.g. a sandbox)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded before")
+    parser.add_argument("--student", action="append", metavar="NAME",
+                        help="grade only this student (repeat for more); with --force, regrade just them")
     parser.add_argument("--memory-mb", type=int, default=None, metavar="MB",
                         help="memory per kernel (default: the sandbox's 3 GiB)")
     parser.add_argument("--max-processes", type=int, default=None, metavar="N",
@@ -364,13 +407,14 @@ def run(args: argparse.Namespace) -> int:
                                   max_processes=args.max_processes,
                                   output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb else None),
                     force=args.force, kernel_manager_class=args.kernel_manager,
-                    require_sandbox=args.require_sandbox, cold_start=True if args.cold_start else None)
+                    require_sandbox=args.require_sandbox, cold_start=True if args.cold_start else None,
+                    only=args.student)
     for record in summary.records:
-        if record.status != "ok":
-            print(f"  {record.student}/{record.notebook or '-'}: {record.status}: {record.reason}")
+        if record.status not in ("ok", *ATTENTION):
+            print(f"  {record.label}: {record.status}: {record.reason}")
     if summary.attention:
         print(f"NEEDS ATTENTION ({len(summary.attention)}):")
         for record in summary.attention:
-            print(f"  {record.student}/{record.notebook or '-'}: {record.status}: {record.reason}")
+            print(f"  {record.label}: {record.status}: {record.reason}")
     print(summary.line())
     return 1 if summary.attention else 0

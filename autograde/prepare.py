@@ -17,7 +17,7 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from nbgrader.utils import is_solution
+from nbgrader.utils import is_solution, parse_utc
 
 from . import bindings, validate_nb
 
@@ -132,6 +132,7 @@ def prepare_submission(converter: StagedAutograde, assignment: str, student: str
     """
     converter._sanitizing = True
     source = Path(converter._format_source(assignment, student))
+    _check_timestamp(source)
     found = sorted(source.glob("*.ipynb"))
     known = [p for p in found if p.stem in expected]
     submission = Submission()
@@ -180,16 +181,29 @@ def prepare_submission(converter: StagedAutograde, assignment: str, student: str
     return submission
 
 
+def _check_timestamp(folder: Path) -> None:
+    """Refuse a submission whose ``timestamp.txt`` nbgrader cannot read (it would fail with an internal error)."""
+    stamp = folder / "timestamp.txt"
+    text = stamp.read_text(errors="replace").strip() if stamp.is_file() else ""
+    try:
+        parse_utc(text) if text else None
+    except (ValueError, OverflowError):
+        raise Unusable(f"{stamp} holds {text[:40]!r}, not a date nbgrader can read: write the hand-in time there as "
+                       f"'2026-12-01 10:00:00.000000 UTC', or delete the file (nothing was recorded)") from None
+
+
 def _extra_reason(path: Path, assignment: str, expected: list[str], owners: dict[str, str]) -> str:
     """Why an extra notebook in a submission is not graded, and what to do about it."""
     names = ", ".join(f"{n}.ipynb" for n in expected)
     owner = owners.get(path.stem)
     if owner and not owner.startswith(f"{assignment}/"):
         return (f"{path.name} is a notebook of assignment {owner.split('/')[0]}, not of {assignment}; it was not "
-                f"graded (if it was handed in to the wrong assignment, move it to submitted/<student>/"
+                f"graded (if it was handed in to the wrong assignment, move it to submitted/{path.parent.parent.name}/"
                 f"{owner.split('/')[0]}/)")
+    student = path.parent.parent.name
     return (f"{path.name} is not part of {assignment} (expected {names}); it was not graded. If it holds the "
-            f"student's answers, rename it to the expected name and run `course grade {assignment} --force`")
+            f"student's answers, put it in place of the expected file and run "
+            f"`course grade {assignment} --force --student {student}`")
 
 
 def _describe(error: BaseException) -> str:

@@ -29,7 +29,21 @@ def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame
     results_path = report_dir(root, assignment) / "results.json"
     results = pd.DataFrame(json.loads(results_path.read_text())) if results_path.exists() else pd.DataFrame(
         columns=["student", "notebook", "status", "reason", "duration", "attempts"])
-    return cells, results
+    return cells, _mark_regraded(results, Path(coursedir.root) / coursedir.autograded_directory, assignment)
+
+
+def _mark_regraded(results: pd.DataFrame, autograded: Path, assignment: str) -> pd.DataFrame:
+    """Statuses of students that something else (``nbgrader autograde``, the formgrader) regraded after
+    ``course grade`` recorded them: their scores come from the gradebook, their old status would mislead."""
+    if results.empty or "graded_at" not in results:
+        return results
+    results = results.copy()
+    for student, rows in results.groupby("student"):
+        folder = autograded / student / assignment
+        if folder.is_dir() and folder.stat().st_mtime > rows["graded_at"].max() + 1:
+            results.loc[rows.index, ["status", "reason"]] = [
+                "regraded", "regraded after course grade (by nbgrader autograde or the formgrader); see the gradebook"]
+    return results
 
 
 def grades_table(cells: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
@@ -50,7 +64,9 @@ def grades_table(cells: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
             reason=("reason", lambda s: "; ".join(r for r in s if r)),
             seconds=("duration", "sum"))
         table = table.join(runs)
-    return table.reset_index()
+        # Students with nothing graded (an empty folder) have no gradebook rows: listed all the same.
+        table = pd.concat([table, runs.loc[runs.index.difference(table.index)]])
+    return table.rename_axis("student").reset_index()
 
 
 def _figure_html(figure) -> str:

@@ -37,6 +37,13 @@ PROBE = r'''
 def __autograde_probe(guard, baseline):
     import builtins, importlib, json, sys
     shell = get_ipython()
+    if baseline:  # what the notebook imports is imported now, so that its helpers are recorded too
+        for target in guard.values():
+            for module in (target[1] if target[0] == "loose" else [target[1]]):
+                try:
+                    importlib.import_module(module)
+                except Exception:
+                    pass
     def where(obj):
         obj = getattr(obj, "__func__", obj)
         code = getattr(obj, "__code__", None)
@@ -50,7 +57,9 @@ def __autograde_probe(guard, baseline):
                "numpy.testing": ["assert_allclose", "assert_array_equal", "assert_equal", "assert_almost_equal",
                                  "assert_array_almost_equal"],
                "torch": ["allclose", "isclose", "equal"],
-               "torch.testing": ["assert_close"]}
+               "torch.testing": ["assert_close"],
+               "course": ["write_it_yourself"],  # hidden tests forbid library calls through it
+               "course.scratch": ["write_it_yourself", "WriteItYourselfError"]}
     state = {
         "builtins": {n: where(getattr(builtins, n, None)) for n in names},
         "helpers": {f"{m}.{n}": where(getattr(sys.modules[m], n, None))

@@ -98,13 +98,18 @@ class StudentTransaction:
         with Gradebook(self.db_url, self.course_id) as gb:
             self.before = GradeSnapshot.read(gb, self.assignment, self.student)
 
-    def commit(self) -> None:
-        """Put the complete new grade in place of the old one (two renames; a kill between them leaves it pending)."""
+    def commit(self, still_pending: bool = False) -> None:
+        """Put the complete new grade in place of the old one (two renames; a kill between them leaves it pending).
+
+        ``still_pending``: the grade is recorded, but something needs fixing (a notebook that could not
+        run): an empty staging folder stays as the mark, so the next run grades the student again."""
         replaced = _replaced_folder(self.dest)
         if self.dest.exists():
             os.rename(self.dest, replaced)
         os.rename(self.staging, self.dest)
         shutil.rmtree(replaced, ignore_errors=True)
+        if still_pending:
+            self.staging.mkdir()
 
     def discard(self) -> None:
         """Forget a grading that wrote nothing (the submission had nothing to grade): no trace is left."""

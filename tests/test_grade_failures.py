@@ -30,8 +30,9 @@ def graded(tmp_path_factory):
     write_submission(course, ASSIGNMENT, "student-04-kills-worker", {ASSIGNMENT: killer})
     # Without the sandbox, so that student code can reach (and kill) its worker and the retry shows;
     # in the sandbox the kill stays inside it (tests/test_hostile.py).
+    # 1: the unreadable notebook and the dead worker need the instructor's attention.
     assert main(["--course", str(course), "grade", ASSIGNMENT, "--workers", "2",
-                 "--kernel-manager", "jupyter_client.manager.AsyncKernelManager"]) == 0
+                 "--kernel-manager", "jupyter_client.manager.AsyncKernelManager"]) == 1
     records = json.loads((course / "reports" / ASSIGNMENT / "results.json").read_text())
     return course, {r["student"]: r for r in records}
 

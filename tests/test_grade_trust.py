@@ -103,7 +103,8 @@ def test_an_extra_notebook_is_named_and_left_out(messy):
     _, _, results = messy
     ignored = [r for r in results["student-04-extra"] if r["status"] == "ignored"]
     assert [r["notebook"] for r in ignored] == [f"{ASSIGNMENT}-Copy1"]
-    assert "not part of mini" in ignored[0]["reason"] and "rename it" in ignored[0]["reason"]
+    assert "not part of mini" in ignored[0]["reason"]
+    assert f"course grade {ASSIGNMENT} --force --student student-04-extra" in ignored[0]["reason"]
 
 
 def test_a_zero_byte_notebook_scores_zero_with_its_reason(messy):
@@ -126,8 +127,27 @@ def test_a_second_run_grades_only_what_needs_it(messy):
     course, _, _ = messy
     again = subprocess.run(_grade_command(course, "--workers", "2"), capture_output=True, text=True)
     assert again.returncode == 1
-    assert "6 already graded" in again.stdout  # the empty and wrong-folder submissions are tried again
-    assert "graded 0 submission(s)" in again.stdout
+    # Tried again: the empty and wrong-folder submissions, and the notebooks that could not run.
+    assert "4 already graded" in again.stdout and "graded 2 submission(s)" in again.stdout
+    for student in ("student-03-empty", "student-05-zero-bytes", "student-06-wrong-notebook", "student-07-wrong-folder"):
+        assert student in again.stdout
+
+
+def test_a_fixed_notebook_is_graded_by_the_next_run(messy):
+    course, _, _ = messy
+    source, release = _notebooks(course)
+    write_submission(course, ASSIGNMENT, "student-05-zero-bytes", {ASSIGNMENT: reference(source, release)})
+    again = subprocess.run(_grade_command(course, "--student", "student-05-zero-bytes"), capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout
+    assert _scores(course)["student-05-zero-bytes"] == 6
+    assert [r["status"] for r in _results(course)["student-05-zero-bytes"]] == ["ok"]
+
+
+def test_a_notebook_that_could_not_run_still_opens_in_the_formgrader(messy):
+    course, _, _ = messy
+    graded = nbformat.read(course / "autograded" / "student-06-wrong-notebook" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                           as_version=4)
+    assert graded.cells[0].source.startswith("**Not graded: could not prepare the notebook: this file holds the cells")
 
 
 def _first_commit_and_kernels_running(course: Path, process: subprocess.Popen, timeout: float = 120) -> bool:

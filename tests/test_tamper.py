@@ -158,3 +158,10 @@ def run_guarded(nb) -> tuple[list[str], nbformat.NotebookNode]:
     NotebookClient(nb, allow_errors=True, timeout=120).execute()
     executed_json, reasons = tamper.check(nbformat.writes(nb), seal)
     return reasons, nbformat.reads(executed_json, as_version=4)
+
+
+@pytest.mark.slow
+def test_patching_the_write_it_yourself_guard_is_tampering(fashion_root):
+    answer = "import course.scratch\ncourse.scratch.write_it_yourself = lambda *names: __import__('contextlib').nullcontext()\n"
+    reasons, _ = run_guarded(rebinding_notebook(WRONG.replace("x\n", "x * 2\n") + answer))
+    assert any("course.scratch.write_it_yourself was replaced" in r for r in reasons), reasons
