@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from autograde.classroom import reference, untouched, write_submission
 from autograde.cli import main
 from autograde.score import cell_scores
-from grading_course import ASSIGNMENT, add_class, make_course
+from grading_course import ASSIGNMENT, add_class, make_course, nbgrader
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +69,8 @@ def messy(tmp_path_factory):
     answer.source = ("import types\nmath = types.SimpleNamespace(isclose=lambda *a, **k: True)\n"
                      "def mean(values):\n    return 2\n")
     write_submission(course, ASSIGNMENT, "student-08-rebinds-math", {ASSIGNMENT: rebinds})
+    folder = write_submission(course, ASSIGNMENT, "student-09-bad-timestamp", {ASSIGNMENT: reference(source, release)})
+    (folder / "timestamp.txt").write_text("handed in Monday")
     done = subprocess.run(_grade_command(course, "--workers", "2"), capture_output=True, text=True)
     return course, done, _results(course)
 
@@ -123,13 +126,31 @@ def test_a_notebook_of_another_assignment_is_named(messy):
     assert not (course / "autograded" / "student-07-wrong-folder").exists()
 
 
+def test_an_unreadable_timestamp_is_a_reason_not_an_error(messy):
+    _, done, results = messy
+    [record] = results["student-09-bad-timestamp"]
+    assert record["status"] == "empty" and "'handed in Monday', not a date nbgrader can read" in record["reason"]
+    assert "AttributeError" not in done.stdout + done.stderr
+
+
+def test_the_report_marks_a_student_nbgrader_regraded_later(messy):
+    course, _, _ = messy
+    nbgrader(course, "autograde", ASSIGNMENT, "--student", "student-01-reference", "--force")
+    assert main(["--course", str(course), "report", ASSIGNMENT]) == 0
+    grades = pd.read_csv(course / "reports" / ASSIGNMENT / "grades.csv").set_index("student")
+    assert grades.loc["student-01-reference", "status"] == "regraded"
+    assert grades.loc["student-02-partly-right", "status"] == "raised"
+    assert grades.loc["student-03-empty", "status"] == "empty"  # listed, though it has no grades
+
+
 def test_a_second_run_grades_only_what_needs_it(messy):
     course, _, _ = messy
     again = subprocess.run(_grade_command(course, "--workers", "2"), capture_output=True, text=True)
     assert again.returncode == 1
     # Tried again: the empty and wrong-folder submissions, and the notebooks that could not run.
     assert "4 already graded" in again.stdout and "graded 2 submission(s)" in again.stdout
-    for student in ("student-03-empty", "student-05-zero-bytes", "student-06-wrong-notebook", "student-07-wrong-folder"):
+    for student in ("student-03-empty", "student-05-zero-bytes", "student-06-wrong-notebook", "student-07-wrong-folder",
+                    "student-09-bad-timestamp"):
         assert student in again.stdout
 
 
