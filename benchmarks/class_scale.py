@@ -9,7 +9,8 @@ cluster of a `dask scheduler` and two `dask worker` processes (one thread each) 
 command line on loopback, once as deployed (each worker keeps a warm zygote) and once with cold
 kernel starts. Every run is a fresh `grade()` in a child process whose own peak RSS (RUSAGE_SELF,
 not its workers' or kernels') is the parent's memory. Per-submission overhead is the median time of
-one notebook, kernel start included.
+one notebook, kernel start included; a last table compares it warm and cold, locally and on the
+cluster, for the same assignment with `import torch` in its setup cell (where warm starts pay).
 """
 from __future__ import annotations
 
@@ -73,8 +74,8 @@ def command_line_cluster(folder: Path, cold: bool):
         log.close()
 
 
-def grade_once(course: Path, workers: int, scheduler: str = "") -> dict:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def grade_once(course: Path, workers: int, scheduler: str = "", extra_env: dict | None = None) -> dict:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {})}
     done = subprocess.run([sys.executable, "-c", CHILD, str(course), ASSIGNMENT, str(workers), scheduler],
                           capture_output=True, text=True, env=env)
     if done.returncode != 0:
@@ -82,9 +83,39 @@ def grade_once(course: Path, workers: int, scheduler: str = "") -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def torch_course(base: Path, folder: Path, students: int) -> Path:
+    """The small assignment with `import torch` in its setup cell (so kernels start warm), and a class."""
+    import nbformat
+
+    from autograde.generate import generate
+
+    course = shutil.copytree(base, folder / "torch-class", ignore=shutil.ignore_patterns("release", "gradebook.db"))
+    path = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    setup = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup.source = "import torch\n" + setup.source
+    nbformat.write(nb, path)
+    generate(course, [ASSIGNMENT])
+    add_class(course, [KINDS[i % len(KINDS)] for i in range(students)])
+    return course
+
+
+def overhead(course: Path, warm: str, cold: str) -> None:
+    """Median seconds per notebook that imports torch: locally and on the cluster, warm and cold."""
+    print("\nper-submission time of a notebook that imports torch (median, kernel start included):")
+    for mode, workers, scheduler, extra in (("local, 2 workers, warm", 2, "", {}),
+                                            ("local, 2 workers, cold", 2, "", {"COURSE_COLD_START": "1"}),
+                                            ("cluster, 2 workers, warm", 0, warm, {}),
+                                            ("cluster, 2 workers, cold", 0, cold, {})):
+        run = grade_once(course, workers, scheduler, extra)
+        print(f"  {mode:<26} {run['median']:5.2f} s/notebook", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[50, 200, 500])
+    parser.add_argument("--overhead-students", type=int, default=16,
+                        help="class size for the warm/cold overhead comparison (0: skip it)")
     args = parser.parse_args()
     print(f"{'class':>5}  {'mode':<22} {'subs/min':>8} {'efficiency':>10} {'parent MB':>9} {'s/notebook':>10}")
     with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp:
@@ -106,6 +137,8 @@ def main() -> None:
                     efficiency = rate / (single * (workers or 2))
                     print(f"{size:>5}  {mode:<22} {rate:>8.0f} {efficiency:>10.0%} {run['peak_mb']:>9.0f} "
                           f"{run['median']:>10.2f}", flush=True)
+            if args.overhead_students:
+                overhead(torch_course(base, folder, args.overhead_students), warm, cold)
 
 
 if __name__ == "__main__":

@@ -149,7 +149,8 @@ def graded(tmp_path_factory):
     before_home = snapshot(base, ("course", "honest-only"))
     processes_before = sandbox_processes()
     try:
-        assert main(["--course", str(course), "grade", ASSIGNMENT, *LIMITS]) == 0
+        # 1: the invalid JSON notebook could not run, which needs the instructor's attention.
+        assert main(["--course", str(course), "grade", ASSIGNMENT, *LIMITS]) == 1
     finally:
         stop.set()
         watcher.join()
