@@ -50,9 +50,7 @@ def grades_table(cells: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """One row per student: total score, max, percent, every cell's score, grading status, reasons, seconds."""
     # A written answer nobody has graded yet is pending: an empty cell, not a 0.
     graded = cells.assign(score=cells["score"].where(~cells["needs_manual_grade"].astype(bool)))
-    per_cell = graded.pivot_table(index="student", columns="cell", values="score", aggfunc="sum", dropna=False)
-    per_cell = per_cell.where(graded.pivot_table(index="student", columns="cell", values="score",
-                                                 aggfunc="count", dropna=False) > 0)
+    per_cell = graded.groupby(["student", "cell"])["score"].sum(min_count=1).unstack("cell")
     totals = graded.groupby("student").agg(score=("score", "sum"), max_score=("max_score", "sum"))
     totals["percent"] = (100 * totals["score"] / totals["max_score"]).round(1)
     # The total counts what is graded so far; say how many answers wait for the formgrader.

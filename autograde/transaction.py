@@ -121,9 +121,8 @@ class StudentTransaction:
         """Put the old scores back; the emptied staging folder stays, so the next run grades the student.
 
         Returns what happened to the old grade, for the reason shown to the instructor."""
-        for child in self.staging.iterdir() if self.staging.exists() else []:
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-        self.staging.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.mkdir(parents=True)
         try:
             with Gradebook(self.db_url, self.course_id) as gb:
                 if self.before is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.utils import is_grade, is_locked
+from nbgrader.utils import is_grade, is_locked, is_solution
 
 
 @dataclass
@@ -63,7 +63,7 @@ def _untouched(cell: NotebookNode, originals: list[NotebookNode | None]) -> bool
 
 def _foreign(nb: NotebookNode, reference: dict, owners: dict[str, str]) -> str:
     """The 'assignment/notebook' whose graded cells ``nb`` holds when it shares none with its release, else ''."""
-    graded = [c for c in nb.cells if is_grade(c) or c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    graded = [c for c in nb.cells if is_grade(c) or is_solution(c)]
     ids = [g for g in map(_grade_id, graded) if g]  # setup and text cells may share names across notebooks
     if not ids or any(g in reference for g in ids):
         return ""

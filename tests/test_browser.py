@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -126,19 +128,29 @@ def wait_for_kernel(page, base: str, token: str, name: str, limit_s: float = 120
     raise TimeoutError(f"no idle kernel for {name} after {limit_s} s")
 
 
-def test_run_all_cells_shows_history_plot_and_progress_bar(jupyter_lab):
+@contextmanager
+def lab_page() -> Iterator:
+    """A page of the system's headless Chromium, sized for JupyterLab; the browser closes afterwards."""
     from playwright.sync_api import sync_playwright
 
-    base, token, root = jupyter_lab
-    name = chapter().name
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    screenshot = ARTIFACTS / f"browser-{Path(name).stem}.png"
-    started = time.monotonic()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(pdf.find_chromium()), args=pdf.CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_run_all_cells_shows_history_plot_and_progress_bar(jupyter_lab):
+    base, token, root = jupyter_lab
+    name = chapter().name
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / f"browser-{Path(name).stem}.png"
+    started = time.monotonic()
+    with lab_page() as page:
+        try:
             page.goto(f"{base}/lab/tree/{name}?token={token}")
             page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
             wait_for_kernel(page, base, token, name)
@@ -155,14 +167,12 @@ def test_run_all_cells_shows_history_plot_and_progress_bar(jupyter_lab):
               tables: Array.from(document.querySelectorAll('.jp-OutputArea-output table')).map(t => t.textContent),
               progress: window.__sawProgress,
             })""")
-        finally:
-            if "page" in locals():  # JupyterLab scrolls inside its panel: bring the first figure into view
-                figures = page.locator(".jp-CodeCell:has(.jp-InputArea-editor:has-text('HistoryPlotter(')) "
-                                       ".jp-OutputArea-output img")
-                if figures.count():
-                    figures.first.scroll_into_view_if_needed()
-                page.screenshot(path=str(screenshot))
-            browser.close()
+        finally:  # JupyterLab scrolls inside its panel: bring the first figure into view
+            figures = page.locator(".jp-CodeCell:has(.jp-InputArea-editor:has-text('HistoryPlotter(')) "
+                                   ".jp-OutputArea-output img")
+            if figures.count():
+                figures.first.scroll_into_view_if_needed()
+            page.screenshot(path=str(screenshot))
     print(f"browser test: {name} ran in JupyterLab in {time.monotonic() - started:.0f} s; screenshot {screenshot}")
     assert results["errors"] == [], results["errors"]
     assert results["plotter"], "no cell makes a HistoryPlotter"

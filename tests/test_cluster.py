@@ -18,10 +18,9 @@ from autograde import sandbox, zygote
 from autograde.classroom import reference, write_submission
 from autograde.cluster import WarmKernels
 from autograde.cli import main
-from autograde.score import cell_scores
 from grading_course import ASSIGNMENT, add_class, make_course
 from requirements import requires
-from test_hostile import EXPECTED, hostile_notebooks
+from test_hostile import EXPECTED, hostile_notebooks, scores
 
 distributed = pytest.importorskip("distributed")
 pytestmark = [pytest.mark.slow, requires(sandbox.bwrap_status()[0] is not None, sandbox.bwrap_status()[1])]
@@ -72,11 +71,6 @@ def test_every_worker_keeps_a_warm_zygote(cluster):
     assert len(running) == 2 and all(running.values())
 
 
-def _scores(course: Path) -> dict[tuple[str, str], float]:
-    rows = cell_scores(f"sqlite:///{course / 'gradebook.db'}", "grading-tests", ASSIGNMENT)
-    return {(r["student"], r["cell"]): r["score"] for r in rows}
-
-
 def test_the_sandbox_and_limits_hold_on_the_workers(cluster, tmp_path):
     course = make_course(tmp_path / "course")
     honest = add_class(course, ["reference", "partly-right", "untouched"])
@@ -94,10 +88,10 @@ def test_the_sandbox_and_limits_hold_on_the_workers(cluster, tmp_path):
         statuses, square, _, words = EXPECTED[case]
         record = records[f"hostile-{case}"]
         assert record["status"] in statuses and words in record["reason"], record
-        assert _scores(course)[(f"hostile-{case}", "test_square")] == square
+        assert scores(course)[(f"hostile-{case}", "test_square")] == square
         assert record["host"]  # ran on a worker
-    scores = _scores(course)
-    assert {k: v for k, v in scores.items() if k[0] in honest} == _scores(local)
+    graded = scores(course)
+    assert {k: v for k, v in graded.items() if k[0] in honest} == scores(local)
 
 
 def _worker_running(client, needle: str, timeout: float = 120) -> str | None:
@@ -133,5 +127,5 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, tmp_path):
         out, err = run.communicate(timeout=300)
         assert run.returncode == 0, out + err
         client.wait_for_workers(2, timeout=120)  # its nanny starts a new worker, for the next test
-    assert _scores(course) == _scores(local)
+    assert scores(course) == scores(local)
     assert not list((course / "autograded").glob("*/.*"))

@@ -15,7 +15,7 @@ import pytest
 
 from autograde import pdf
 from requirements import requires
-from test_browser import ALL_CELLS_RAN, chapter, jupyter_lab, wait_for_kernel  # noqa: F401 (a fixture)
+from test_browser import ALL_CELLS_RAN, chapter, jupyter_lab, lab_page, wait_for_kernel  # noqa: F401 (a fixture)
 from test_pdf import pdf_images
 
 pytestmark = [
@@ -67,38 +67,30 @@ def menu(page, top: str, item: str) -> None:
 
 
 def test_live_plot_saved_notebook_without_widget_errors_and_its_pdf(jupyter_lab, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     base, token, root = jupyter_lab
     name = chapter().name
     saved = root / name
     before = saved.stat().st_mtime_ns
     started = time.monotonic()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(pdf.find_chromium()), args=pdf.CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(120_000)
-            open_notebook(page, base, token, name)
-            page.evaluate(WATCH_PLOTS)
-            menu(page, "Run", "Run All Cells")
-            page.wait_for_function(ALL_CELLS_RAN, timeout=300_000)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']")
-            plots = page.evaluate("window.__plots")
-            ran = time.monotonic() - started
+    with lab_page() as page:
+        open_notebook(page, base, token, name)
+        page.evaluate(WATCH_PLOTS)
+        menu(page, "Run", "Run All Cells")
+        page.wait_for_function(ALL_CELLS_RAN, timeout=300_000)
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']")
+        plots = page.evaluate("window.__plots")
+        ran = time.monotonic() - started
 
-            menu(page, "File", "Save Notebook")
-            deadline = time.monotonic() + 30
-            while saved.stat().st_mtime_ns == before and time.monotonic() < deadline:
-                time.sleep(0.2)
-            menu(page, "File", "Close Tab")
-            page.wait_for_selector(".jp-NotebookPanel", state="detached")
-            open_notebook(page, base, token, name)  # reopened from the saved file
-            page.wait_for_selector(".jp-CodeCell .jp-OutputArea-output img")
-            page.wait_for_timeout(2000)  # widget views render asynchronously; give an error time to show
-            page_text = page.inner_text("body")
-        finally:
-            browser.close()
+        menu(page, "File", "Save Notebook")
+        deadline = time.monotonic() + 30
+        while saved.stat().st_mtime_ns == before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        menu(page, "File", "Close Tab")
+        page.wait_for_selector(".jp-NotebookPanel", state="detached")
+        open_notebook(page, base, token, name)  # reopened from the saved file
+        page.wait_for_selector(".jp-CodeCell .jp-OutputArea-output img")
+        page.wait_for_timeout(2000)  # widget views render asynchronously; give an error time to show
+        page_text = page.inner_text("body")
 
     # While one fit ran (its bar a live widget, short of 100%), the figure showed two different images.
     per_bar: dict[str, set] = {}
