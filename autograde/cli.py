@@ -14,8 +14,8 @@ from pathlib import Path
 # The help lives here so that listing the subcommands imports none of them.
 COMMANDS = {
     "generate": ("autograde.generate", "make the student versions of assignments with nbgrader's generate step"),
-    "check": ("autograde.check", "test the tests of every assignment before release"),
-    "grade": ("autograde.grade", "autograde every submission of an assignment in parallel, sandboxed"),
+    "check": ("autograde.check.gate", "test the tests of every assignment before release"),
+    "grade": ("autograde.grading.grade", "autograde every submission of an assignment in parallel, sandboxed"),
     "feedback": ("autograde.feedback", "feedback pages for students, without the hidden tests"),
     "report": ("autograde.report", "the class report: grades.csv, an HTML page with figures, a table"),
     "demo": ("autograde.demo", "the instructor's whole job on a made-up class"),

@@ -14,15 +14,15 @@ import shutil
 import time
 from pathlib import Path
 
-from .classroom import make_class
-from .course_dir import source_assignments
-from .execute import Limits
-from .feedback import feedback
-from .generate import generate
-from .pdf import PDFError, notebook_to_pdf
-from .grade import grade
-from .report import summary_table, write_report
-from .similarity import similarity, top_pairs
+from autograde.demo_class import make_class
+from autograde.course_dir import source_assignments
+from autograde.grading.execute import Limits
+from autograde.feedback import feedback
+from autograde.generate import generate
+from autograde.pdf import PDFError, notebook_to_pdf
+from autograde.grading.grade import grade
+from autograde.report import summary_table, write_report
+from autograde.similarity import similarity, top_pairs
 
 BUNDLED = Path(__file__).resolve().parents[1]  # the repository: nbgrader_config.py + notebooks/
 DEFAULT_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop",
@@ -61,7 +61,7 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
     """Run the demo into ``out`` from the ``bundled`` course; returns 0 when every step worked."""
     started = time.monotonic()
     course = copy_course(Path(out).resolve(), bundled)
-    from .course_dir import course_directory
+    from autograde.course_dir import course_directory
 
     available = source_assignments(course_directory(course))
     if not available:

@@ -20,7 +20,7 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import List
 
-from .course_dir import course_directory, in_course, load_config
+from autograde.course_dir import course_directory, in_course, load_config
 
 HIDDEN_NOTE = "# (hidden tests ran here; their code and output are not shown)"
 FAILED_NOTE = "a test in this cell failed"
@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import course_root
+    from autograde.cli import course_root
 
     root = course_root(args.course)
     pages = feedback(root, args.assignment, args.student)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
 
-from .course_dir import course_directory, in_course, load_config, source_assignments
+from autograde.course_dir import course_directory, in_course, load_config, source_assignments
 
 
 def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import course_root
+    from autograde.cli import course_root
 
     root = course_root(args.course)
     done = generate(root, args.assignments)

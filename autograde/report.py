@@ -14,8 +14,8 @@ matplotlib.use("Agg")  # files only; the report runs on servers without a displa
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .course_dir import course_directory, load_config, report_dir  # noqa: E402
-from .score import cell_scores  # noqa: E402
+from autograde.course_dir import course_directory, load_config, report_dir  # noqa: E402
+from autograde.grading.score import cell_scores  # noqa: E402
 
 
 def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -140,7 +140,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import course_root
+    from autograde.cli import course_root
 
     root = course_root(args.course)
     csv_path, html_path, grades = write_report(root, args.assignment)

@@ -33,7 +33,7 @@ from copydetect.utils import get_token_coverage, highlight_overlap  # noqa: E402
 from nbformat import NotebookNode  # noqa: E402
 from nbgrader.preprocessors import ClearSolutions  # noqa: E402
 
-from .course_dir import course_directory, load_config, report_dir, submitted_students  # noqa: E402
+from autograde.course_dir import course_directory, load_config, report_dir, submitted_students  # noqa: E402
 
 NOISE = defaults.NOISE_THRESHOLD  # shortest match that counts, in tokenized characters (copydetect's 25)
 THRESHOLD = 0.5  # flag a pair when half of one student's answer to a task is found in the other's
@@ -332,7 +332,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import course_root
+    from autograde.cli import course_root
 
     if not 0 < args.threshold <= 1:
         raise SystemExit(f"course similarity: --threshold must be in (0, 1], got {args.threshold}")

@@ -1,9 +1,9 @@
 """Mutation testing in one kernel (what ``course check`` does) against one notebook run per mutant; prints the ratio.
 
 In-kernel: the solution notebook runs once and each mutant replays only its answer cell and test
-cells (:mod:`autograde.mutation_run`). Per-run: every mutant is a whole notebook with the mutated
+cells (:mod:`autograde.check.mutation_run`). Per-run: every mutant is a whole notebook with the mutated
 answer, executed from a fresh kernel, the obvious way to do it. Both use
-:func:`autograde.execute.execute_notebook`, no sandbox, and the same ``N`` mutants per task, and
+:func:`autograde.grading.execute.execute_notebook`, no sandbox, and the same ``N`` mutants per task, and
 must agree on which mutants are killed (the script says so when they do not).
 
     COURSE_DATA_DIR=../shared/data python benchmarks/check_mutants.py                  # chapter 1, 2 mutants per task
@@ -19,10 +19,10 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograde.execute import Limits, execute_notebook
-from autograde.mutate import equivalent_ids, mutants, select
-from autograde.mutation_run import CellTimeouts, instrument, read_results
-from autograde.soundness import tasks
+from autograde.grading.execute import Limits, execute_notebook
+from autograde.check.mutate import equivalent_ids, mutants, select
+from autograde.check.mutation_run import CellTimeouts, instrument, read_results
+from autograde.check.metadata_lint import tasks
 
 REPO = Path(__file__).resolve().parents[1]
 

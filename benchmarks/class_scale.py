@@ -3,7 +3,7 @@
     python benchmarks/class_scale.py                      # classes of 50, 200 and 500 submissions
     python benchmarks/class_scale.py --sizes 50 200       # fewer
 
-Each class is the demo's made-up class (autograde.classroom) of the small test assignment
+Each class is the demo's made-up class (autograde.demo_class) of the small test assignment
 (tests/assignments/mini), graded four ways: locally with 1 and with 2 worker processes, and on a
 cluster of a `dask scheduler` and two `dask worker` processes (one thread each) started from the
 command line on loopback, once as deployed (each worker keeps a warm zygote) and once with cold
@@ -34,7 +34,7 @@ from grading_course import ASSIGNMENT, add_class, make_course  # noqa: E402
 KINDS = ["reference", "partly-right", "untouched", "exception"]
 CHILD = """
 import json, resource, statistics, sys
-from autograde.grade import grade
+from autograde.grading.grade import grade
 summary = grade(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]) or None, scheduler=sys.argv[4] or None,
                 progress=False, force=True)
 print(json.dumps({"seconds": summary.seconds, "graded": len({r.student for r in summary.records}),

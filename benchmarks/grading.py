@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograde.classroom import make_class
+from autograde.demo_class import make_class
 from autograde.course_dir import load_config, source_assignments, course_directory
 from autograde.generate import generate
-from autograde.score import cell_scores
+from autograde.grading.score import cell_scores
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ["reference", "partly-right", "untouched", "exception"]  # no endless loop: time the grading, not a timeout

@@ -5,7 +5,7 @@
 For each kind it times what grading pays per notebook before and after the student's own work: start
 the kernel, run the imports a chapter notebook begins with, shut the kernel down. The kinds alternate
 within each round, so machine load hits all alike; medians are printed with the ratios. A warm kernel
-is forked from the zygote (autograde.zygote), which starts once per grading run: that one-time cost is
+is forked from the zygote (autograde.sandbox.zygote), which starts once per grading run: that one-time cost is
 printed separately.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
-from autograde import zygote
+from autograde.sandbox import zygote
 from autograde.sandbox import SandboxKernelManager, bwrap_status
 
 IMPORTS = "import numpy, torch, torchvision, pandas, matplotlib.pyplot, course"

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearSolutions
 
-from autograde.classroom import make_class
+from autograde.demo_class import make_class
 from autograde.course_dir import load_config
 from autograde.similarity import WHOLE, similarity
 

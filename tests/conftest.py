@@ -3,23 +3,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import matplotlib
 import pytest
-from torch.utils.data import Dataset
 
-from fake_fashion import write_fake_fashion_mnist
-from requirements import enforce
+from tests.support.fake_fashion import write_fake_fashion_mnist
+from tests.support.paths import SHARED_DATA
+from tests.support.requirements import enforce
 
 # Headless plots in this process only: an MPLBACKEND variable would reach the kernels that tests
 # start and stop their inline figures.
 matplotlib.use("Agg")
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -63,24 +59,3 @@ def data_env(fashion_root, monkeypatch) -> Path:
     """COURSE_DATA_DIR set for this test (and the kernels it starts)."""
     monkeypatch.setenv("COURSE_DATA_DIR", str(fashion_root))
     return fashion_root
-
-
-class PlainDataset(Dataset):
-    """A dataset fit cannot see through: with ``loader_only`` it takes the general DataLoader path."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        return self.dataset[index]
-
-
-def run_benchmark(script: str, data: Path, timeout: int) -> str:
-    """Run ``benchmarks/<script> --quick`` on the data in ``data``; its standard output (it must succeed)."""
-    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), "--quick"], capture_output=True,
-                            text=True, timeout=timeout, env={**os.environ, "COURSE_DATA_DIR": str(data)})
-    assert result.returncode == 0, result.stderr
-    return result.stdout

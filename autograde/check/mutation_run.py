@@ -1,0 +1,247 @@
+"""Mutation testing inside one execution of the solution notebook.
+
+:func:`instrument` adds cells to the (prepared) solution notebook so that one kernel runs the whole
+notebook once and, right after each task's own test cells, every mutant of that task:
+
+    [save RNG]  answer  tests  | begin, mutant answer, tests | ... | begin, answer, tests (restore)
+
+``begin`` puts the random number generators (random, numpy, torch) back to their state before the
+answer cell ran and forgets the names the answer cell defines, so each mutant runs as the original did
+and a mutant that fails to define a function is not rescued by the original's. After the last mutant the
+original answer and tests run again, which rebuilds the state the rest of the notebook expects.
+Injected cells carry ``metadata.course_check`` (role, task, mutant id, timeout) and no nbgrader
+metadata; :func:`read_results` strips them again, giving the solution notebook as a plain run would
+have produced it, plus one :class:`MutantResult` per mutant (scored with nbgrader's ``determine_grade``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.utils import determine_grade
+
+from autograde.check.mutate import Mutant, bound_names
+from autograde.check.metadata_lint import Task
+
+KEY = "course_check"  # cell metadata key of injected cells
+HELPER_TIMEOUT = 30  # seconds for the bookkeeping cells (RNG snapshots, forgetting names)
+
+HELPER = '''\
+def __course_check_make():
+    """Kernel side of `course check`: random-state snapshots, forgetting an answer's names."""
+    import random, sys
+    try:
+        import numpy
+    except ImportError:
+        numpy = None
+
+    class CourseCheck:
+        def __init__(self):
+            self.states = {}
+
+        def save(self, key):
+            state = {"random": random.getstate()}
+            if numpy is not None:
+                state["numpy"] = numpy.random.get_state()
+            torch = sys.modules.get("torch")
+            if torch is not None:
+                state["torch"] = torch.random.get_rng_state()
+                if torch.cuda.is_available() and torch.cuda.is_initialized():
+                    state["cuda"] = torch.cuda.get_rng_state_all()
+            self.states[key] = state
+
+        def begin(self, key, names):
+            namespace = get_ipython().user_ns
+            for name in names:
+                namespace.pop(name, None)
+            state = self.states[key]
+            random.setstate(state["random"])
+            if "numpy" in state:
+                numpy.random.set_state(state["numpy"])
+            torch = sys.modules.get("torch")
+            if torch is not None and "torch" in state:
+                torch.random.set_rng_state(state["torch"])
+                if "cuda" in state:
+                    torch.cuda.set_rng_state_all(state["cuda"])
+            pyplot = sys.modules.get("matplotlib.pyplot")
+            if pyplot is not None:
+                pyplot.close("all")
+
+    return CourseCheck()
+
+
+__course_check__ = __course_check_make()
+del __course_check_make
+'''
+
+
+@dataclass
+class MutantResult:
+    """How one mutant fared against its task's tests."""
+
+    task: str  # grade_id of the answer cell
+    mutant: Mutant
+    status: str  # killed, survived, equivalent (survived, documented), not run, not tested (solution fails)
+    detail: str  # e.g. "test_x: AssertionError: ..." for a killed mutant
+    score: float = 0.0  # points its task's tests gave it
+    max_score: float = 0.0
+
+    def __repr__(self) -> str:
+        return f"MutantResult({self.task}/{self.mutant.id}: {self.status}, {self.score:g}/{self.max_score:g})"
+
+
+def _injected(source: str, role: str, task: str, timeout: float | None, **extra) -> NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata[KEY] = {"role": role, "task": task, "timeout": timeout, **extra}
+    return cell
+
+
+def _replay(cell: NotebookNode, role: str, task: str, timeout: float | None, **extra) -> NotebookNode:
+    """A copy of an original cell to run again, without nbgrader metadata (so no scoring picks it up)."""
+    copied = _injected(cell.source, role, task, timeout, **extra)
+    copied.metadata[KEY]["nbgrader"] = copy.deepcopy(dict(cell.metadata.get("nbgrader", {})))
+    return copied
+
+
+def instrument(nb: NotebookNode, plan: dict[str, tuple[Task, list[Mutant]]], timeout: float | None) -> NotebookNode:
+    """A copy of ``nb`` that also runs each task's mutants (``plan``: answer id -> (task, mutants))."""
+    by_answer = {task.answer_index: (task, found) for task, found in plan.values() if task.test_indices}
+    after_last_test = {task.test_indices[-1]: (task, found) for task, found in by_answer.values()}
+    cells = [_injected(HELPER, "helper", "", HELPER_TIMEOUT)]
+    for index, cell in enumerate(nb.cells):
+        if index in by_answer:
+            task, _ = by_answer[index]
+            cells.append(_injected(f"__course_check__.save({task.answer_id!r})", "save", task.answer_id, HELPER_TIMEOUT))
+        cells.append(cell)
+        if index not in after_last_test:
+            continue
+        task, found = after_last_test[index]
+        names = bound_names(nb.cells[task.answer_index].source)
+        begin = f"__course_check__.begin({task.answer_id!r}, {names!r})"
+        for mutant in found:
+            cells.append(_injected(begin, "begin", task.answer_id, HELPER_TIMEOUT, mutant=mutant.id))
+            cells.append(_injected(mutant.source, "mutant", task.answer_id, timeout, mutant=mutant.id))
+            for replayed in task.replay_indices[1:]:
+                cells.append(_replay(nb.cells[replayed], "replay", task.answer_id, timeout, mutant=mutant.id))
+        cells.append(_injected(begin, "begin", task.answer_id, HELPER_TIMEOUT, mutant=""))
+        for replayed in task.replay_indices:
+            cells.append(_replay(nb.cells[replayed], "restore", task.answer_id, timeout, mutant=""))
+    instrumented = copy.deepcopy(nb)
+    instrumented.cells = cells
+    return instrumented
+
+
+class CellTimeouts:
+    """nbclient ``timeout_func``: the course's limit for original cells, a short one for injected cells.
+
+    A replayed test gets ``factor`` times what the original cell took in this run (measured between
+    calls: nbclient asks for a cell's timeout when it starts it), at least the mutant limit, so a slow
+    but sound test is not mistaken for an endless mutant on a busy machine.
+    """
+
+    def __init__(self, default: float | None, factor: float = 5.0):
+        self.default, self.factor = default, factor
+        self.seconds: dict[str, float] = {}  # grade_id of an original cell -> its wall time in this run
+        self._running: tuple[str, float] | None = None
+
+    def __repr__(self) -> str:
+        return f"CellTimeouts(default={self.default}, factor={self.factor}, timed={len(self.seconds)})"
+
+    def __call__(self, cell: NotebookNode) -> float | None:
+        now = time.monotonic()
+        if self._running is not None:
+            self.seconds[self._running[0]] = now - self._running[1]
+        meta = cell.get("metadata", {})
+        injected = meta.get(KEY)
+        grade_id = meta.get("nbgrader", {}).get("grade_id")
+        self._running = (grade_id, now) if grade_id and not injected else None
+        if not injected:
+            return self.default
+        limit = injected.get("timeout") or self.default
+        original = self.seconds.get(injected.get("nbgrader", {}).get("grade_id"), 0.0)
+        if limit is None:
+            return None
+        return max(limit, self.factor * original) if self.default is None else min(self.default, max(limit, self.factor * original))
+
+
+def _errors(cell: NotebookNode) -> str:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            lines = str(output.get("evalue", "")).strip().splitlines()
+            return f"{output.get('ename')}: {lines[0] if lines else ''}".strip()
+    return ""
+
+
+def _seconds(cell: NotebookNode) -> float:
+    """Wall time of one executed cell from nbclient's timing metadata (0 when missing)."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError, AttributeError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
+def read_results(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]],
+                 equivalent: dict[str, dict[str, str]]) -> tuple[str, list[MutantResult], list[str], float]:
+    """(solution notebook without injected cells, mutant results, problems, seconds spent in injected cells)."""
+    nb = nbformat.reads(executed_json, as_version=4)
+    original, injected = [], []
+    for cell in nb.cells:
+        (injected if KEY in cell.get("metadata", {}) else original).append(cell)
+    groups: dict[tuple[str, str], list[NotebookNode]] = {}
+    problems = []
+    for cell in injected:
+        meta = cell.metadata[KEY]
+        if meta["role"] in ("mutant", "replay", "restore"):
+            groups.setdefault((meta["task"], meta.get("mutant", "")), []).append(cell)
+        if meta["role"] in ("helper", "save", "begin") and _errors(cell) and "NotRunError" not in _errors(cell):
+            problems.append(f"course check's own cell failed ({meta['role']} {meta['task']}): {_errors(cell)}")
+    results = []
+    for answer_id, (task, found) in plan.items():
+        restore = groups.get((answer_id, ""), [])
+        failed = [_errors(c) for c in restore if _errors(c)]
+        if failed and task.test_indices:
+            problems.append(f"{answer_id}: the original answer and tests failed when run again after its mutants "
+                            f"({failed[0]}); they depend on state the mutants changed")
+        baseline = [_errors(original[i]) for i in task.test_indices if i < len(original)]
+        for mutant in found:
+            if any(baseline):  # the solution already fails this task: its mutants prove nothing
+                results.append(MutantResult(answer_id, mutant, "not tested", "the solution fails these tests"))
+                continue
+            cells = groups.get((answer_id, mutant.id), [])
+            results.append(_verdict(task, mutant, cells, equivalent.get(answer_id, {})))
+    seconds = sum(_seconds(c) for c in injected)
+    clean = copy.deepcopy(nb)
+    clean.cells = original
+    return nbformat.writes(clean), results, problems, seconds
+
+
+def _verdict(task: Task, mutant: Mutant, cells: list[NotebookNode], equivalent: dict[str, str]) -> MutantResult:
+    tests = [c for c in cells if c.metadata[KEY]["role"] == "replay" and c.metadata[KEY]["nbgrader"].get("grade")]
+    if not tests or any("NotRunError" in _errors(c) for c in cells):
+        return MutantResult(task.answer_id, mutant, "not run", "the run stopped before this mutant")
+    score = maximum = 0.0
+    detail = ""
+    for cell in tests:
+        graded = nbformat.from_dict(json.loads(json.dumps(cell)))
+        graded.metadata["nbgrader"] = cell.metadata[KEY]["nbgrader"]
+        points, most = determine_grade(graded)
+        score += points or 0.0
+        maximum += most
+        if (points or 0.0) < most and not detail:
+            why = _errors(cell) or "output on stderr"
+            if any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in cell.get("outputs", [])):
+                why = f"stopped at the mutant time limit ({cell.metadata[KEY]['timeout']:g} s)"
+            detail = f"{graded.metadata['nbgrader'].get('grade_id')}: {why}"
+    if score < maximum:
+        return MutantResult(task.answer_id, mutant, "killed", detail, score, maximum)
+    if mutant.id in equivalent:
+        return MutantResult(task.answer_id, mutant, "equivalent", equivalent[mutant.id] or "documented", score, maximum)
+    return MutantResult(task.answer_id, mutant, "survived", "every test passed", score, maximum)

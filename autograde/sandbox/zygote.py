@@ -1,0 +1,425 @@
+"""Warm kernel starts: a template process with torch imported, forked into each student's sandbox.
+
+Most of a small submission's grading time is a new Python importing torch, pandas, matplotlib and
+ipykernel (about 3 s here). The zygote does that once, as a trusted process outside any sandbox, and
+then never runs student code. For each kernel it forks a copy and moves the copy into the sandbox of
+the process that asked, before any student code runs there:
+
+1. ``sandbox.SandboxKernelManager`` builds the sandbox exactly as for a cold start (cgroups, rlimits,
+   bubblewrap, the drop to ``nobody``), but runs :mod:`autograde.sandbox.warm_client` in it instead of the
+   kernel. The client connects to the zygote's socket, bound read-only into the sandbox.
+2. The zygote forks a *manager* for the request. The manager learns the client's process id from the
+   socket itself (``SO_PEERCRED``, set by the OS, not by the client), and forks the *kernel* into the
+   client's PID namespace.
+3. The kernel joins the client's cgroups and namespaces (mount, network, IPC, UTS), takes its root
+   and working directory, session, rlimits, environment and stdio, drops every capability, becomes
+   the client's user with ``no_new_privs``, and only then starts ipykernel. From here it is confined
+   exactly like a cold kernel in the same sandbox, which bubblewrap built and tears down.
+4. The manager reports the kernel's exit to the client and kills the kernel if the client goes away.
+
+Nothing is shared between students: each kernel is a copy-on-write copy of a template that only
+imported trusted libraries; Python's ``random`` and NumPy's global generator are reseeded. A kernel
+that calls the socket itself only gets another kernel confined like itself.
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import functools
+import importlib
+import json
+import logging
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CLIENT_SCRIPT = Path(__file__).with_name("warm_client.py")
+SANDBOX_DIR = "/run/course-zygote"  # where the socket and the client appear inside every sandbox
+SANDBOX_SOCKET, SANDBOX_CLIENT = f"{SANDBOX_DIR}/zygote.sock", f"{SANDBOX_DIR}/warm_client.py"
+# What the template imports: what a chapter notebook imports, and the kernel itself.
+PRELOAD = ("numpy", "torch", "torchvision", "pandas", "matplotlib.pyplot", "tqdm.auto", "ipywidgets",
+           "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "course")
+NAMESPACES = {"ipc": 0x08000000, "uts": 0x04000000, "net": 0x40000000, "cgroup": 0x02000000,
+              "mnt": 0x00020000}  # entered in this order; pid (0x20000000) is entered before the fork
+CLONE_NEWPID = 0x20000000
+MAX_MANAGERS = 64  # kernels started and running at once; beyond that requests are refused (cold start)
+REQUEST_SECONDS = 10  # a client that connects and sends nothing is dropped after this
+MEMORY_MARGIN = 1 << 30  # a warm kernel needs this much RLIMIT_DATA beyond what the template holds
+NEEDED_CAPABILITIES = (6, 7, 18, 19, 21)  # SETGID, SETUID, SYS_CHROOT, SYS_PTRACE, SYS_ADMIN
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _setns(fd: int, kind: int) -> None:
+    _check(_libc.setns(fd, kind), "setns")
+
+
+def _prctl(option: int, value: int) -> int:
+    return _libc.prctl(option, ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+
+# -- the trusted side: start and stop one zygote ------------------------------------------------------
+
+class Zygote:
+    """A running zygote process and its socket; it exits when this process (and its forks) are gone."""
+
+    def __init__(self, env: dict[str, str]):
+        self.owner = os.getpid()
+        self.folder = Path(tempfile.mkdtemp(prefix="course-zygote-"))  # 0700: only root reaches it here
+        self.socket_path = self.folder / "zygote.sock"
+        # Its whole environment is ``env``: every kernel's memory holds a copy of the zygote's initial
+        # environment (/proc/self/environ), so nothing of the grader's (tokens, paths) may be in it.
+        environment = dict(env, HOME=str(self.folder), MPLCONFIGDIR=str(self.folder / "matplotlib"),
+                           MPLBACKEND="module://matplotlib_inline.backend_inline")
+        if "PYTHONPATH" in os.environ:  # how this process found autograde, if not installed
+            environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        # The socket exists before the zygote has imported anything: early clients wait in its backlog.
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.socket_path))
+        os.chmod(self.socket_path, 0o666)  # kernels connect as nobody; the 0700 folder keeps others out
+        listener.listen(64)
+        # stdin is a pipe that only we (and our forks) hold: end of file there means the owner is gone.
+        with listener:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "autograde.sandbox.zygote", str(listener.fileno())], stdin=subprocess.PIPE,
+                env=environment, cwd=str(self.folder), pass_fds=[listener.fileno()])
+
+    def __repr__(self) -> str:
+        return f"Zygote(pid={self.process.pid}, socket={str(self.socket_path)!r}, alive={self.alive()})"
+
+    def alive(self) -> bool:
+        if os.getpid() == self.owner:
+            return self.process.poll() is None
+        try:  # a forked worker cannot wait for its parent's child; a zombie counts as gone
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+    def close(self) -> None:
+        if os.getpid() != self.owner:
+            return  # a forked worker's exit must not stop the zygote its parent shares
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_shared: Zygote | None = None
+_shared_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def warm_start_possible() -> bool:
+    """Whether we may enter other processes' namespaces and change user: root with the capabilities
+    (a container may withhold them), and setns not blocked (probed on our own UTS namespace)."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return False
+    effective = int(_proc_status()["CapEff"].strip(), 16)
+    if not all(effective >> cap & 1 for cap in NEEDED_CAPABILITIES):
+        return False
+    fd = os.open("/proc/self/ns/uts", os.O_RDONLY)
+    try:
+        return _libc.setns(fd, NAMESPACES["uts"]) == 0
+    finally:
+        os.close(fd)
+
+
+def shared_zygote(env: dict[str, str]) -> Zygote:
+    """This process's zygote, started on first use with environment ``env`` (only what kernels may see);
+    call it before forking workers to share one."""
+    global _shared
+    with _shared_lock:  # dask runs executions in threads
+        if _shared is None or not _shared.alive():
+            _shared = Zygote(env)
+            atexit.register(_shared.close)
+        return _shared
+
+
+def shared_running() -> bool:
+    """Whether this process has a live zygote (a dask worker's, from autograde.grading.cluster.WarmKernels)."""
+    return _shared is not None and _shared.alive()
+
+
+def stop_shared() -> None:
+    """Stop this process's zygote, if it started one (a dask worker that closes)."""
+    global _shared
+    with _shared_lock:
+        if _shared is not None:
+            _shared.close()
+            _shared = None
+
+
+def warm_command(kernel_cmd: list[str]) -> list[str] | None:
+    """The client command that stands in for ``python -m ipykernel_launcher ARGS``, or None if not one."""
+    try:
+        start = kernel_cmd.index("-m")
+    except ValueError:
+        return None
+    if start != 1 or kernel_cmd[2:3] != ["ipykernel_launcher"]:
+        return None
+    return [kernel_cmd[0], "-I", "-S", SANDBOX_CLIENT, SANDBOX_SOCKET, "--", *kernel_cmd[3:]]
+
+
+def bwrap_binds(zygote: Zygote) -> list[str]:
+    """bubblewrap options that put the zygote's socket and the client into a sandbox, read-only."""
+    return ["--perms", "0755", "--dir", SANDBOX_DIR, "--ro-bind", str(zygote.socket_path), SANDBOX_SOCKET,
+            "--ro-bind", str(CLIENT_SCRIPT), SANDBOX_CLIENT]
+
+
+# -- the zygote itself ----------------------------------------------------------------------------------
+
+def serve(listener: socket.socket) -> None:
+    """Import the template's libraries, then fork a manager per connection until stdin closes."""
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]  # our folder is not the kernel's
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # a missing optional library only makes those imports cold
+            log.warning("zygote: cannot preload %s: %s", name, error)
+    if threading.active_count() > 1:  # native pools (OpenBLAS) restart after a fork; Python threads do not
+        log.warning("zygote: Python threads %s after preloading are lost in forks", threading.enumerate())
+    managers: set[int] = set()
+    signal.signal(signal.SIGCHLD, lambda *_: _reap(managers))
+    while True:
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
+            return  # the owner is gone
+        if listener not in ready:
+            continue
+        conn, _ = listener.accept()
+        if len(managers) >= MAX_MANAGERS:  # a kernel flooding the socket only makes others start cold
+            conn.sendall(b"refused busy\n")
+        else:
+            manager = os.fork()
+            if manager == 0:
+                try:
+                    listener.close()
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    _manage(conn)
+                finally:
+                    os._exit(0)
+            managers.add(manager)
+        conn.close()
+
+
+def _reap(managers: set[int]) -> None:
+    """Collect finished managers (on SIGCHLD)."""
+    try:
+        while (pid := os.waitpid(-1, os.WNOHANG)[0]) > 0:
+            managers.discard(pid)
+    except ChildProcessError:
+        pass
+
+
+def _manage(conn: socket.socket) -> None:
+    """One request: fork the kernel into the client's sandbox, report its exit, kill it if the client goes."""
+    conn.settimeout(REQUEST_SECONDS)
+    message, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+    conn.settimeout(None)
+    pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+    try:
+        request = json.loads(message)
+        if len(fds) != 3:
+            raise ValueError("expected stdin, stdout and stderr")
+        peer = _Peer(pid)
+        peer.check_memory(_own_data_bytes())
+        _setns(peer.namespaces.pop("pid"), CLONE_NEWPID)  # our next child is born in the sandbox
+        report_read, report_write = os.pipe()
+        kernel = os.fork()
+        if kernel == 0:
+            _kernel_child(peer, fds, [str(a) for a in request["argv"]], report_write)
+        os.close(report_write)
+        with os.fdopen(report_read) as report:
+            entered = report.read()  # "" once the child is confined (the pipe closes at the next step)
+        if entered:
+            os.waitpid(kernel, 0)
+            raise OSError(entered)
+    except Exception as error:
+        conn.sendall(f"refused {error}\n".encode())
+        return
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(f"started {kernel}\n".encode())
+    watch = os.pidfd_open(kernel)
+    while True:
+        ready, _, _ = select.select([watch, conn], [], [])
+        if conn in ready and not conn.recv(1024):
+            os.kill(kernel, signal.SIGKILL)  # the client (and so the sandbox) is gone
+        if watch in ready:
+            break
+    status = os.waitstatus_to_exitcode(os.waitpid(kernel, 0)[1])
+    try:
+        conn.sendall(f"exit {status if status >= 0 else 128 - status}\n".encode())
+    except OSError:
+        pass
+
+
+def _kernel_child(peer: _Peer, stdio: list[int], argv: list[str], report: int) -> None:
+    """The forked kernel: enter the sandbox, report failure (or close the pipe), run ipykernel; never returns."""
+    try:
+        peer.enter(stdio, keep=report)
+    except BaseException as error:  # noqa: BLE001 - the manager refuses, and the client starts cold
+        os.write(report, f"could not enter the sandbox: {error!r}".encode())
+        os._exit(1)
+    os.close(report)
+    try:
+        _run_kernel(argv)
+    finally:
+        os._exit(1)  # the kernel never returns into the zygote's loop
+
+
+class _Peer:
+    """Everything that confines the client process, read from /proc while we are still root."""
+
+    def __init__(self, pid: int):
+        proc = f"/proc/{pid}"
+        self.namespaces = {name: os.open(f"{proc}/ns/{name}", os.O_RDONLY)
+                           for name in ("pid", *NAMESPACES)
+                           if os.readlink(f"{proc}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}")}
+        self.root = os.open(f"{proc}/root", os.O_RDONLY | os.O_DIRECTORY)
+        self.cwd = os.open(f"{proc}/cwd", os.O_RDONLY | os.O_DIRECTORY)
+        status = _proc_status(pid)
+        self.uid = int(status["Uid"].split()[1])  # effective ids
+        self.gid = int(status["Gid"].split()[1])
+        self.groups = [int(g) for g in status["Groups"].split()]
+        self.limits = _read_limits(Path(f"{proc}/limits").read_text())
+        raw = Path(f"{proc}/environ").read_bytes().split(b"\0")
+        self.environ = dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
+        self.cgroups = _cgroup_moves(Path(f"{proc}/cgroup").read_text(), Path("/proc/self/cgroup").read_text())
+        if "pid" not in self.namespaces or "mnt" not in self.namespaces:
+            raise PermissionError(f"process {pid} is not in a sandbox; warm kernels go into sandboxes only")
+        if self.uid == 0:
+            raise PermissionError(f"process {pid} runs as root; a warm kernel never does")
+
+    def check_memory(self, template_bytes: int) -> None:
+        """Refuse a sandbox whose RLIMIT_DATA leaves a warm kernel too little room (it then starts cold)."""
+        soft = self.limits.get(resource.RLIMIT_DATA, (resource.RLIM_INFINITY,))[0]
+        if soft != resource.RLIM_INFINITY and soft < template_bytes + MEMORY_MARGIN:
+            raise MemoryError(f"the memory limit of {soft >> 20} MiB leaves a warm kernel "
+                              f"({template_bytes >> 20} MiB imported) too little room")
+
+    def enter(self, stdio: list[int], keep: int) -> None:
+        """Become confined like the peer (run in the freshly forked kernel, before any of its code)."""
+        for folder in self.cgroups:
+            (folder / "cgroup.procs").write_text("0")
+        for name, kind in NAMESPACES.items():
+            if name in self.namespaces:
+                _setns(self.namespaces[name], kind)
+        os.fchdir(self.root)
+        os.chroot(".")
+        os.fchdir(self.cwd)
+        os.setsid()
+        for res, (soft, hard) in self.limits.items():
+            own_soft, own_hard = resource.getrlimit(res)
+            # Only ever lower a limit (raising one needs CAP_SYS_RESOURCE, and the peer has none higher).
+            resource.setrlimit(res, (_lower(soft, own_soft), _lower(hard, own_hard)))
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
+        for cap in range(64):
+            if _prctl(PR_CAPBSET_DROP, cap) != 0:
+                break
+        os.setgroups(self.groups)
+        os.setresgid(self.gid, self.gid, self.gid)
+        os.setresuid(self.uid, self.uid, self.uid)  # from root to the peer's user: every capability goes
+        if os.getuid() != self.uid or os.geteuid() == 0:
+            raise PermissionError("could not drop to the sandbox's user")
+        _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
+        _prctl(PR_SET_DUMPABLE, 1)  # as after an exec: the kernel may read its own /proc entries
+        os.closerange(3, keep)  # everything of the zygote's but the report pipe
+        os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        os.environ.clear()
+        os.environ.update(self.environ)
+
+
+def _proc_status(pid: int | str = "self") -> dict[str, str]:
+    """/proc/PID/status as ``{field: value}``."""
+    return dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+
+
+def _own_data_bytes() -> int:
+    """VmData of this process: what a forked kernel starts with against RLIMIT_DATA."""
+    return int(_proc_status().get("VmData", "0 kB").split()[0]) << 10
+
+
+LIMIT_NAMES = {"Max cpu time": "CPU", "Max file size": "FSIZE", "Max data size": "DATA",
+               "Max stack size": "STACK", "Max core file size": "CORE", "Max resident set": "RSS",
+               "Max processes": "NPROC", "Max open files": "NOFILE", "Max locked memory": "MEMLOCK",
+               "Max address space": "AS", "Max file locks": "LOCKS", "Max pending signals": "SIGPENDING",
+               "Max msgqueue size": "MSGQUEUE", "Max nice priority": "NICE", "Max realtime priority": "RTPRIO",
+               "Max realtime timeout": "RTTIME"}
+
+
+def _read_limits(text: str) -> dict[int, tuple[int, int]]:
+    """rlimits from a /proc/PID/limits table (reading another user's needs no CAP_SYS_RESOURCE)."""
+    limits = {}
+    for line in text.splitlines()[1:]:
+        name, soft, hard = line[:26].strip(), line[26:47].strip(), line[47:68].strip()
+        if name in LIMIT_NAMES and hasattr(resource, "RLIMIT_" + LIMIT_NAMES[name]):
+            value = [resource.RLIM_INFINITY if v == "unlimited" else int(v) for v in (soft, hard)]
+            limits[getattr(resource, "RLIMIT_" + LIMIT_NAMES[name])] = (value[0], value[1])
+    return limits
+
+
+def _lower(a: int, b: int) -> int:
+    """The more restrictive of two rlimit values (RLIM_INFINITY is the largest)."""
+    if a == resource.RLIM_INFINITY:
+        return b
+    return a if b == resource.RLIM_INFINITY else min(a, b)
+
+
+def _cgroup_moves(peer: str, own: str) -> list[Path]:
+    """The cgroup folders the peer is in and we are not (v1 controllers and v2 alike)."""
+    def parse(text: str) -> dict[str, str]:
+        return {line.split(":", 2)[1]: line.split(":", 2)[2] for line in text.splitlines() if line.count(":") >= 2}
+    ours, moves = parse(own), []
+    for controllers, path in parse(peer).items():
+        if ours.get(controllers) != path:
+            folder = controllers.replace("name=", "") if controllers else ""
+            moves.append(Path("/sys/fs/cgroup", folder, path.lstrip("/")))
+    return moves
+
+
+def _run_kernel(argv: list[str]) -> None:
+    """Start ipykernel as ``python -m ipykernel_launcher ARGV`` would, in this warm process."""
+    import random
+
+    import numpy
+
+    random.seed()
+    numpy.random.seed()
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if threads.isdigit() and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(threads))  # the OpenMP runtime read it at import
+    sys.argv = ["ipykernel_launcher", *argv]
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    serve(socket.socket(fileno=int(sys.argv[1])))

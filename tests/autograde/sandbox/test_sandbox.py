@@ -1,0 +1,376 @@
+"""The sandboxed kernel: real bubblewrap, real ipykernel, real limits, probed from inside the kernel."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from autograde.sandbox import manager as sandbox
+from autograde.sandbox import zygote
+from autograde.grading.execute import Limits
+from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, limits_config
+from tests.support.requirements import requires
+
+pytestmark = pytest.mark.slow
+needs_bwrap = requires(sandbox.bwrap_status()[0] is not None, sandbox.bwrap_status()[1])
+needs_cgroups = requires(sandbox.cgroups_writable(), "cgroup v1 memory/pids not writable")
+
+
+def run_cells(sources: list[str], scratch: Path, limits: Limits = Limits(), **manager_options):
+    """Execute ``sources`` in a fresh sandboxed kernel; return (notebook, manager, error or None, host pids seen)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(s)) for s in sources]
+    km = SandboxKernelManager(config=limits_config(limits), **manager_options)
+    client = NotebookClient(nb, km=km, config=limits_config(limits), allow_errors=True,
+                            resources={"metadata": {"path": str(scratch)}})
+    seen: set[int] = set()
+    original = client.on_cell_complete  # remember the kernel's host processes while it runs
+
+    def remember(**kwargs):
+        if km._cgroup is not None:
+            seen.update(km._cgroup.pids())
+        return original(**kwargs) if original else None
+
+    client.on_cell_complete = remember
+    error = None
+    try:
+        client.execute(cleanup_kc=True)  # shut the kernel down although we own the manager
+    except (CellTimeoutError, DeadKernelError) as caught:
+        error = caught
+    return nb, km, error, seen
+
+
+def stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for the host's init to reap it counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def assert_gone(pids: set[int]) -> None:
+    assert not [pid for pid in pids if alive(pid)], "processes of the kernel outlived it"
+
+
+@needs_bwrap
+def test_kernel_sees_only_its_scratch_dir(tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    secret = course / "source" / "hidden_tests.ipynb"
+    secret.write_text("the hidden tests")
+    gradebook = course / "gradebook.db"
+    gradebook.write_bytes(b"SQLite format 3\0")
+    scratch = course / "submitted" / "alice"
+    scratch.mkdir(parents=True)
+    (scratch / "answer.txt").write_text("mine")
+    host_tmp = Path("/tmp") / f"host-only-{os.getpid()}"
+    host_tmp.write_text("not for the kernel")
+    monkeypatch.setenv("GRADER_TOKEN", "s3cret")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    probe = f"""
+        import json, os, socket, sys
+        result = {{"uid": os.getuid(), "cwd": os.getcwd(), "env": "GRADER_TOKEN" in os.environ}}
+        result["see"] = {{p: os.path.exists(p) for p in {[str(secret), str(gradebook), str(host_tmp)]}}}
+        result["course"] = os.listdir({str(course)!r})
+        result["home"] = sorted(os.listdir({str(Path.home())!r}) if os.path.isdir({str(Path.home())!r}) else [])
+        result["answer"] = open("answer.txt").read()
+        def attempt(action):
+            try:
+                action()
+                return "ok"
+            except Exception as error:
+                return type(error).__name__
+        result["loopback"] = attempt(lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2))
+        result["internet"] = attempt(lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
+        result["write_prefix"] = attempt(lambda: open(os.path.join(sys.prefix, "pwned"), "w"))
+        result["write_course_pkg"] = attempt(lambda: open(os.path.join(os.path.dirname(__import__("importlib.util").util.find_spec("course").origin), "pwned.py"), "w"))
+        result["write_etc"] = attempt(lambda: open("/etc/pwned", "w"))
+        result["write_tmp"] = attempt(lambda: open("/tmp/kernel-only", "w").write("x"))
+        result["write_scratch"] = attempt(lambda: open("made-here.txt", "w").write("x"))
+        print(json.dumps(result))
+    """
+    try:
+        nb, km, error, seen = run_cells([probe], scratch)
+    finally:
+        host_tmp.unlink()
+        listener.close()
+    assert error is None, error
+    result = json.loads(stdout(nb.cells[0]))
+    assert km.sandboxed
+    if os.geteuid() == 0:
+        assert result["uid"] == sandbox.NOBODY
+    assert result["cwd"] == str(scratch) and result["answer"] == "mine"
+    assert result["see"] == {str(secret): False, str(gradebook): False, str(host_tmp): False}
+    assert result["course"] == ["submitted"]  # only the way down to the scratch directory
+    # Only an interpreter installed there (pyenv) may show through the home directory, read-only.
+    assert set(result["home"]) <= {".pyenv"}, result["home"]
+    assert result["env"] is False
+    assert result["loopback"] != "ok" and result["internet"] != "ok"
+    for target in ("write_prefix", "write_course_pkg", "write_etc"):
+        assert result[target] in {"OSError", "PermissionError"}, (target, result[target])
+    assert result["write_tmp"] == "ok" and not Path("/tmp/kernel-only").exists()
+    assert result["write_scratch"] == "ok" and (scratch / "made-here.txt").read_text() == "x"
+    assert_gone(seen)
+    assert not Path(km.connection_file).parent.exists()
+
+
+@needs_bwrap
+def test_memory_bomb_is_stopped(tmp_path):
+    limits = Limits(memory_bytes=500 << 20, max_processes=64)
+    cells = [
+        "big = bytearray(2 << 30)",  # one allocation over RLIMIT_DATA: MemoryError, the kernel lives
+        """
+        chunks = []
+        try:
+            while True:
+                chunks.append(b"x" * (50 << 20))  # touched pages, 50 MiB at a time
+        except MemoryError:
+            print("stopped at", len(chunks) * 50, "MiB")
+        del chunks
+        """,
+        "print('still alive')",
+    ]
+    nb, km, error, seen = run_cells(cells, tmp_path, limits)
+    assert error is None, error
+    assert nb.cells[0].outputs[0]["ename"] == "MemoryError"
+    stopped_at = int(stdout(nb.cells[1]).split()[2])
+    assert 0 < stopped_at <= 500
+    assert stdout(nb.cells[2]) == "still alive\n"
+    assert_gone(seen)
+
+
+@needs_bwrap
+@needs_cgroups
+def test_memory_spread_over_processes_hits_the_cgroup(tmp_path):
+    limits = Limits(memory_bytes=400 << 20, max_processes=64)
+    cell = """
+        import subprocess, sys
+        hog = "import time\\nx = b'y' * (300 << 20)\\ntime.sleep(3)"
+        children = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(3)]
+        codes = [child.wait(timeout=60) for child in children]
+        print(codes)
+    """
+    nb, km, error, seen = run_cells([cell], tmp_path, limits)
+    notes = km.resource_notes()
+    # Each child stays under RLIMIT_DATA; together they pass the cgroup limit and the kernel's OOM killer acts.
+    assert any("memory limit" in note for note in notes), (notes, nb.cells[0].outputs, error)
+    assert_gone(seen)
+
+
+@needs_bwrap
+@needs_cgroups
+def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
+    limits = Limits(max_processes=64)
+    cell = """
+        import os, subprocess, sys, time
+        bomb = "import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass"
+        subprocess.Popen([sys.executable, "-c", bomb])
+        time.sleep(3)
+        print(len([p for p in os.listdir("/proc") if p.isdigit()]))
+    """
+    nb, km, error, seen = run_cells([cell, "print('alive')"], tmp_path, limits)
+    visible = stdout(nb.cells[0]).strip()
+    assert visible and int(visible) <= 64, nb.cells[0].outputs
+    assert any("process limit" in note for note in km.resource_notes()), km.resource_notes()
+    assert len(seen) > 10  # the bomb did run ...
+    assert_gone(seen)  # ... and is gone with the kernel
+
+
+@needs_bwrap
+def test_endless_loop_times_out_per_cell(tmp_path):
+    nb, km, error, seen = run_cells(["while True:\n    pass"], tmp_path, Limits(cell_timeout=3))
+    assert isinstance(error, CellTimeoutError)
+    assert_gone(seen)
+
+
+@needs_bwrap
+def test_notebook_time_limit_kills_the_kernel(tmp_path):
+    cells = ["import time"] + ["time.sleep(1)"] * 20
+    started = time.monotonic()
+    nb, km, error, seen = run_cells(cells, tmp_path, Limits(notebook_timeout=4, cell_timeout=30))
+    assert isinstance(error, DeadKernelError), error
+    assert time.monotonic() - started < 20
+    assert any("notebook time limit" in reason for reason in km.stop_reasons)
+    assert_gone(seen)
+
+
+@needs_bwrap
+def test_output_flood_is_cut_and_stops_the_kernel(tmp_path):
+    cells = ["for i in range(10**7):\n    print('x' * 100)", "print('never')"]
+    nb, km, error, seen = run_cells(cells, tmp_path, Limits(output_bytes=200_000))
+    assert isinstance(error, DeadKernelError), error
+    assert any("output limit" in reason for reason in km.stop_reasons)
+    kept = sum(len(json.dumps(o)) for cell in nb.cells for o in cell.outputs)
+    assert kept < 2 * 200_000
+    assert nb.cells[1].outputs == []
+    assert_gone(seen)
+
+
+def test_missing_bwrap_warns_or_refuses(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_status", lambda: (None, "bubblewrap (bwrap) is not installed"))
+    with pytest.raises(SandboxUnavailable, match="not installed"):
+        run_cells(["1"], tmp_path, require_sandbox=True)
+    with pytest.warns(RuntimeWarning, match="SANDBOX OFF"):
+        nb, km, error, seen = run_cells(["import os; print(os.getuid())"], tmp_path, Limits(memory_bytes=1 << 30))
+    assert error is None and not km.sandboxed
+    assert stdout(nb.cells[0]).strip() == str(os.getuid())  # no sandbox, but it ran under limits
+
+
+def test_limits_reach_the_manager_and_reject_nonsense():
+    km = SandboxKernelManager()
+    km.limits = Limits(memory_bytes=1 << 30, max_processes=None)
+    assert km.memory_bytes == 1 << 30 and km.processes == sandbox.DEFAULT_PROCESSES
+    with pytest.raises(ValueError, match="memory_bytes"):
+        km.limits = Limits(memory_bytes=0)
+
+
+# -- warm starts: kernels forked from the zygote must be confined exactly like cold ones ---------------
+
+needs_warm = requires(zygote.warm_start_possible(), "warm starts need root")
+CONFINEMENT_PROBE = """
+    import os, sys, json
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+    facts = {
+        "ids": [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()],
+        "capabilities": [status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")],
+        "no_new_privs": status["NoNewPrivs"].strip(),
+        "root": sorted(os.listdir("/")),
+        "cwd": os.getcwd(),
+        "environment": sorted(os.environ),
+        "limits": open("/proc/self/limits").read().splitlines(),
+        "processes": sorted(int(p) > 9 for p in os.listdir("/proc") if p.isdigit()),
+        "network": sorted(line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]),
+        "session leader": os.getsid(0) == os.getpid(),
+        "cgroups": open("/proc/self/cgroup").read(),  # relative to the sandbox's: "/" once joined
+    }
+    print(json.dumps({"warm": "torch" in sys.modules, "facts": facts}))
+"""
+
+
+def probe(tmp_path: Path, name: str, limits: Limits = Limits(), **options) -> tuple[dict, set[int], list[str]]:
+    scratch = tmp_path / name
+    scratch.mkdir()
+    nb, km, error, seen = run_cells([CONFINEMENT_PROBE, "import os; print(os.getpid())"], scratch, limits, **options)
+    assert error is None, error
+    return json.loads(stdout(nb.cells[0])), seen, km.resource_notes()
+
+
+@needs_bwrap
+@needs_cgroups
+@needs_warm
+def test_warm_kernel_is_confined_exactly_like_a_cold_one(tmp_path):
+    cold, cold_seen, _ = probe(tmp_path, "cold", warm_start=False)
+    warm, warm_seen, _ = probe(tmp_path, "warm")
+    assert not cold["warm"] and warm["warm"]  # the forked kernel has torch imported before any cell ran
+    facts = warm["facts"]
+    assert facts["ids"][:3] == [sandbox.NOBODY] * 3 and facts["capabilities"][2] == "0000000000000000"
+    assert facts["cwd"].endswith("/warm") and cold["facts"]["cwd"].endswith("/cold")
+    facts["cwd"] = cold["facts"]["cwd"]
+    # Expected differences: the client waits in the sandbox too, its socket and script are under /run,
+    # and the kernel leads a session of its own (no terminal), where the cold one shares bwrap's.
+    assert facts.pop("processes") == cold["facts"].pop("processes") + [False]
+    assert facts.pop("root") == sorted(cold["facts"].pop("root") + ["run"])
+    assert facts.pop("session leader") and not cold["facts"].pop("session leader")
+    assert facts == cold["facts"]
+    # The client, bubblewrap's init and the kernel were all in the sandbox's cgroup, and are gone with it.
+    assert len(warm_seen) >= 3
+    assert_gone(warm_seen | cold_seen)
+
+
+@needs_bwrap
+@needs_warm
+def test_warm_kernels_share_no_state(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    leave = "import torch, numpy, random; torch.left_behind = 1; open('/tmp/mark', 'w').close()\n" \
+            "print(numpy.random.randint(1 << 30), random.randrange(1 << 30))"
+    look = "import os, torch, numpy, random; print(hasattr(torch, 'left_behind'), os.path.exists('/tmp/mark'))\n" \
+           "print(numpy.random.randint(1 << 30), random.randrange(1 << 30))"
+    nb1, *_ = run_cells([leave], first)
+    nb2, *_ = run_cells([look], second)
+    seen_first, (flags, seen_second) = stdout(nb1.cells[0]).split(), stdout(nb2.cells[0]).splitlines()
+    assert flags == "False False"
+    assert seen_second.split() != seen_first  # each kernel's random generators are seeded afresh
+
+
+@needs_bwrap
+@needs_warm
+def test_memory_limit_too_small_for_a_warm_kernel_starts_cold(tmp_path):
+    result, seen, _ = probe(tmp_path, "small", Limits(memory_bytes=800 << 20))
+    assert not result["warm"] and result["facts"]["ids"][0] == sandbox.NOBODY
+    assert_gone(seen)
+
+
+MEMORY_SCAN = """
+    import re, sys
+    secret = re.compile(rb"s3cre[t]-valu[e]")  # a pattern that does not contain the secret itself
+    found = 0
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as memory:
+        for line in maps:
+            fields = line.split()
+            if "r" not in fields[1] or (len(fields) > 5 and not fields[5].startswith("[")) and fields[4] != "0":
+                continue  # only memory of the process itself: heap, stack, anonymous mappings
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            try:
+                memory.seek(start)
+                found += len(secret.findall(memory.read(end - start)))
+            except (OSError, OverflowError, ValueError):
+                pass
+    print("torch" in sys.modules, found)
+"""
+
+
+@needs_bwrap
+@needs_warm
+def test_warm_kernel_holds_nothing_of_the_graders_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "s3cret-" + "value")
+    monkeypatch.setattr(zygote, "_shared", None)  # the next kernel's zygote starts with the secret around
+    nb, km, error, seen = run_cells([MEMORY_SCAN], tmp_path)
+    assert error is None, error
+    assert stdout(nb.cells[0]).split() == ["True", "0"]  # a warm kernel, and no copy of the secret anywhere
+
+
+ASK_THE_ZYGOTE = """
+    import glob, json, os, socket, time
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect("/run/course-zygote/zygote.sock")
+    probe = "import os; os.mkdir('/tmp/probe-%d' % os.getuid())"
+    request = {"argv": [f"--IPKernelApp.exec_lines={[probe]!r}", "-f", "/tmp/second-kernel.json"]}
+    socket.send_fds(conn, [json.dumps(request).encode() + b"\\n"], [0, 1, 2])
+    print(conn.makefile().readline().split()[0])
+    for _ in range(300):
+        if glob.glob("/tmp/probe-*"):
+            break
+        time.sleep(0.1)
+    print("probe:", glob.glob("/tmp/probe-*"))
+    conn.close()
+"""
+
+
+@needs_bwrap
+@needs_warm
+def test_a_kernel_asking_the_zygote_gets_a_kernel_confined_like_itself(tmp_path):
+    nb, km, error, seen = run_cells([ASK_THE_ZYGOTE], tmp_path)
+    assert error is None, error
+    lines = stdout(nb.cells[0]).splitlines()  # the second kernel's warnings may come in between
+    started, probe = lines[0], [line for line in lines if line.startswith("probe: ")][0][7:]
+    assert started == "started", lines
+    # The second kernel ran as nobody, in this sandbox: it wrote to this sandbox's private /tmp.
+    assert probe == str([f"/tmp/probe-{sandbox.NOBODY}"])
+    assert_gone(seen)

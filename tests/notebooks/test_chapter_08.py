@@ -1,0 +1,63 @@
+"""Chapter 8 (numerical stability and initialisation): real nbgrader autograde of the solution, the
+student version and wrong answers."""
+import pytest
+
+from tests.support.chapter_grading import answer, assert_refused, grade_chapter
+
+ASSIGNMENT = "08-initialisation"
+TESTS_OF = {  # answer cell -> the test cell that grades it
+    "deep_sigmoid_net": "test_deep_sigmoid_net",
+    "layer_grad_norms": "test_layer_grad_norms",
+    "layer_stat": "test_layer_stat",
+    "xavier_uniform_": "test_xavier_uniform_",
+    "init_xavier": "test_init_xavier",
+    "count_distinct_rows": "test_count_distinct_rows",
+    "kaiming_normal_": "test_kaiming_normal_",
+}
+GRADING_ENV = {"OMP_NUM_THREADS": "1"}  # one thread per kernel (see test_chapter_05)
+
+XAVIER = "xavier_uniform_(weight, gain=1.0)"
+HE = "kaiming_normal_(weight)"
+
+WRONG = {
+    "wrong_a": {
+        # a sigmoid after the output layer as well
+        "deep_sigmoid_net": answer("deep_sigmoid_net(depth, width=64, n_in=784, n_out=10)",
+                                   "layers = []\nfor i in range(depth):\n"
+                                   "    layers += [nn.Linear(n_in if i == 0 else width, width), nn.Sigmoid()]\n"
+                                   "return nn.Sequential(*layers, nn.Linear(width, n_out), nn.Sigmoid())"),
+        # gradients are never cleared, so a second call adds to the first
+        "layer_grad_norms": answer("layer_grad_norms(net, X, y)",
+                                   "nn.functional.cross_entropy(net(X), y).backward()\n"
+                                   "return [m.weight.grad.norm().item() for m in net.modules() if isinstance(m, nn.Linear)]"),
+        # the variance of the bound instead of the bound: sqrt(3 / ...) is too small
+        "xavier_uniform_": answer(XAVIER, "fan_out, fan_in = weight.shape\n"
+                                  "with torch.no_grad():\n    weight.uniform_(-gain * math.sqrt(3 / (fan_in + fan_out)), "
+                                  "gain * math.sqrt(3 / (fan_in + fan_out)))\nreturn weight"),
+        # the variance 2 / fan_in passed where normal_ takes the standard deviation
+        "kaiming_normal_": answer(HE, "with torch.no_grad():\n    weight.normal_(0, 2 / weight.shape[1])\nreturn weight"),
+    },
+    "wrong_b": {
+        # the library function that Task 7 asks to write (its values are right: only the refusal costs the points)
+        "kaiming_normal_": answer(HE, "return nn.init.kaiming_normal_(weight)"),
+        # the library function that Task 4 asks to write
+        "xavier_uniform_": answer(XAVIER, "return nn.init.xavier_uniform_(weight, gain)"),
+        # endswith(stat) also matches 'abs mean' when stat is 'mean', and startswith matches layer 11 for layer 1
+        "layer_stat": answer("layer_stat(history, layer, stat='std', phase='train')",
+                             "for key in history:\n    if key.startswith(f'{phase} {layer}') and key.endswith(stat):\n"
+                             "        return history[key]\nraise KeyError(stat)"),
+        # normal instead of uniform, and it forgets the biases
+        "init_xavier": answer("init_xavier(net)", "for m in net.modules():\n    if isinstance(m, nn.Linear):\n"
+                              "        nn.init.xavier_normal_(m.weight)\nreturn net"),
+        # exact equality ignores the tolerance
+        "count_distinct_rows": answer("count_distinct_rows(weight, tol=1e-6)",
+                                      "return len(torch.unique(weight.detach(), dim=0))"),
+    },
+}
+
+
+@pytest.mark.slow
+def test_chapter_08_autograde(tmp_path, data_env):
+    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
+    assert_refused(tmp_path, ASSIGNMENT, "wrong_b", {"test_xavier_uniform_": "nn.init.xavier_uniform_",
+                                                 "test_kaiming_normal_": "nn.init.kaiming_normal_"})

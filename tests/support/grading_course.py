@@ -1,0 +1,41 @@
+"""A small course for the grading tests: tests/assignments/mini generated with nbgrader, plus a class."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from autograde.demo_class import make_class
+from autograde.generate import generate
+from tests.support.paths import FIXTURES
+
+ASSIGNMENT = "mini"
+# The kinds plain `nbgrader autograde` survives too, so all three graders can be compared on them.
+COMPARABLE_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop"]
+
+
+def make_course(folder: Path) -> Path:
+    """A course in ``folder`` with the mini assignment generated (gradebook and release/)."""
+    course = Path(folder)
+    (course / "source").mkdir(parents=True)
+    shutil.copy(FIXTURES / "assignments" / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(FIXTURES / "assignments" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    generate(course, [ASSIGNMENT])
+    return course
+
+
+def add_class(course: Path, kinds: list[str]) -> dict[str, str]:
+    """Submissions of the given kinds (student-NN-kind) for the mini assignment."""
+    return make_class(course, ASSIGNMENT, kinds, source_dir="source")
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the real ``nbgrader`` command line in ``course`` (its bin/ on PATH: nbgrader calls alembic)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
