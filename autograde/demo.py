@@ -16,7 +16,7 @@ from pathlib import Path
 
 from autograde.demo_class import make_class
 from autograde.course_dir import source_assignments
-from autograde.grading.execute import Limits
+from autograde.config import Limits
 from autograde.feedback import feedback
 from autograde.generate import generate
 from autograde.pdf import PDFError, notebook_to_pdf

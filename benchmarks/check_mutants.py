@@ -19,7 +19,9 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograde.grading.execute import Limits, execute_notebook
+from autograde.config import Limits
+
+from autograde.grading.execute import execute_notebook
 from autograde.check.mutate import equivalent_ids, mutants, select
 from autograde.check.mutation_run import CellTimeouts, instrument, read_results
 from autograde.check.metadata_lint import tasks

@@ -40,21 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbformat import NotebookNode
 
-NOT_RUN = "NotRunError"  # ename of the error output put into code cells that never ran
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one notebook execution may use; the sandbox enforces memory/processes/output."""
-
-    cell_timeout: float | None = 120  # seconds per cell, like nbgrader's Execute.timeout
-    notebook_timeout: float | None = 900  # seconds for the whole notebook, so one endless cell cannot hold a worker forever
-    memory_bytes: int | None = None  # address space for the kernel (sandbox), None: unlimited
-    max_processes: int | None = None  # processes/threads the kernel may start (sandbox)
-    output_bytes: int | None = None  # stdout/stderr a kernel may write (sandbox)
-
+from autograde.cells import TIMED_OUT, errors_summary, has_error, mark_not_run
+from autograde.config import Limits
 
 @dataclass
 class ExecutionResult:
@@ -99,31 +87,6 @@ def _client_class():
             return km
 
     return _Execute
-
-
-def _error_output(ename: str, evalue: str) -> NotebookNode:
-    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-def _mark_not_run(cells: list[NotebookNode], why: str) -> None:
-    """Give code cells that never ran an error output, so they score 0 rather than pass."""
-    for cell in cells:
-        if cell.cell_type == "code":
-            cell.outputs = [_error_output(NOT_RUN, f"not run: {why}")]
-            cell.execution_count = None
-
-
-def _has_error(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-
-
-def _first_error(cells: list[NotebookNode]) -> str:
-    for index, cell in enumerate(cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                value = str(output.get("evalue", "")).strip().splitlines()
-                return f"{output.get('ename')}: {value[0] if value else ''} (cell {index})"
-    return ""
 
 
 def _write_files(folder: Path, files: dict[str, bytes]) -> None:
@@ -183,7 +146,7 @@ def execute_notebook(
                     if remaining <= 0:
                         status = "timeout"
                         reason = f"notebook time limit of {limits.notebook_timeout:g} s reached before cell {index}"
-                        _mark_not_run(nb.cells[index:], f"notebook time limit of {limits.notebook_timeout:g} s")
+                        mark_not_run(nb.cells[index:], f"notebook time limit of {limits.notebook_timeout:g} s")
                         break
                     cell_limit = min(limits.cell_timeout or math.inf, remaining)
                     client.timeout = None if math.isinf(cell_limit) else max(1, math.ceil(cell_limit))
@@ -191,22 +154,22 @@ def execute_notebook(
                         client.preprocess_cell(cell, resources, index)
                     except Exception as error:  # noqa: BLE001 - a dead kernel etc. ends the run, not the worker
                         status, reason = _classify(error, index)
-                        _mark_not_run(nb.cells[index:], reason)
+                        mark_not_run(nb.cells[index:], reason)
                         break
                     if cell.cell_type == "code":
                         ran += 1
             client.set_widgets_metadata()
         except Exception as error:  # noqa: BLE001 - e.g. the kernel never started
             status, reason = _classify(error, None)
-            _mark_not_run([c for c in nb.cells if c.cell_type == "code" and not c.get("outputs")], reason)
-    failed = sum(_has_error(c) for c in code_cells)
+            mark_not_run([c for c in nb.cells if c.cell_type == "code" and not c.get("outputs")], reason)
+    failed = sum(has_error(c) for c in code_cells)
     timed_out = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                 and any(o.get("ename") == "CellTimeoutError" for o in c.get("outputs", []))]
+                 and any(o.get("ename") == TIMED_OUT for o in c.get("outputs", []))]
     if status == "ok" and timed_out:
         status = "timeout"
         reason = f"cell {timed_out[0]} ran past the cell time limit ({limits.cell_timeout:g} s) and was interrupted"
     elif status == "ok" and failed:
-        reason = f"{failed} cell(s) raised; first: {_first_error(nb.cells)}"
+        reason = errors_summary(nb.cells)
     notes = getattr(getattr(client, "last_manager", None), "resource_notes", list)()
     if notes:  # e.g. "memory limit reached": says why the kernel died
         reason = "; ".join(filter(None, [reason, *notes]))
@@ -230,5 +193,5 @@ def not_run_result(notebook_json: str, status: str, reason: str, duration: float
     """The result for a notebook that never ran (its worker died): every code cell marked not run."""
     nb = nbformat.reads(notebook_json, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    _mark_not_run(code, reason)
+    mark_not_run(code, reason)
     return ExecutionResult(nbformat.writes(nb), status, reason, duration, 0, len(code))

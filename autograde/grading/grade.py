@@ -28,7 +28,8 @@ from autograde.grading import bindings, tamper
 from autograde import sandbox
 from autograde.sandbox import zygote
 from autograde.course_dir import course_directory, in_course, load_config, report_dir, submitted_students
-from autograde.grading.execute import Limits, _first_error, _has_error
+from autograde.config import Limits
+from autograde.cells import errors_summary, has_error
 from autograde.grading.pool import ExecuteSettings, run_dask, run_local
 from autograde.grading.prepare import Submission, Unusable, make_autograder, notebook_owners, prepare_submission
 from autograde.grading.score import record_zero, score_notebook, student_totals
@@ -364,11 +365,11 @@ def _unseal(result, seal: tamper.Seal | None) -> None:
         return
     result.notebook, reasons = tamper.check(result.notebook, seal)
     cells = nbformat.reads(result.notebook, as_version=4).cells
-    result.cells_failed = sum(_has_error(c) for c in cells)
+    result.cells_failed = sum(has_error(c) for c in cells)
     if reasons:
         result.status, result.reason = "tampered", "tampering detected: " + "; ".join(reasons)
     elif result.status == "ok":  # our checkpoints fail on purpose; report the student's cells only
-        result.reason = f"{result.cells_failed} cell(s) raised; first: {_first_error(cells)}" if result.cells_failed else ""
+        result.reason = errors_summary(cells)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

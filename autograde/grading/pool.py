@@ -15,7 +15,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from autograde.grading.execute import ExecutionResult, Limits, execute_notebook, not_run_result
+from autograde.config import Limits
+
+from autograde.grading.execute import ExecutionResult, execute_notebook, not_run_result
 from autograde.grading.prepare import Job
 
 MAX_ATTEMPTS = 2  # a job whose worker dies is tried once more, then recorded as failed

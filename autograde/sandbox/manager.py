@@ -38,7 +38,7 @@ from traitlets import Bool, Float, Integer, List, Unicode
 from traitlets.config import Config
 
 from autograde.sandbox import zygote
-from autograde.grading.execute import Limits
+from autograde.config import Limits
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ import pytest
 
 from autograde.demo_class import reference, write_submission
 from autograde.cli import main
-from autograde.grading.execute import Limits, execute_notebook
+from autograde.config import Limits
+from autograde.grading.execute import execute_notebook
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course
 
 pytestmark = pytest.mark.slow

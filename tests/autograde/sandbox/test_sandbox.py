@@ -15,7 +15,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from autograde.sandbox import manager as sandbox
 from autograde.sandbox import zygote
-from autograde.grading.execute import Limits
+from autograde.config import Limits
 from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, limits_config
 from tests.support.requirements import requires
 

@@ -1,0 +1,101 @@
+"""The vocabulary of notebook cells, in one place: what a cell is for (nbgrader's metadata) and what it showed.
+
+nbgrader's cell kinds, as its "Create Assignment" toolbar names them: a student writes in a *solution*
+cell; an *answer* here is an autograded answer (solution code without points of its own), which the
+*test* cells after it grade (code with points that is not a solution). Cells that never ran carry an
+error output named NOT_RUN, so nbgrader scores them 0 instead of passing an empty test.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.utils import is_grade, is_solution
+
+NOT_RUN = "NotRunError"  # ename of the error output put into code cells that never ran
+TIMED_OUT = "CellTimeoutError"  # nbclient's ename for a cell stopped by the per-cell time limit
+
+__all__ = ["NOT_RUN", "TIMED_OUT", "CellError", "is_solution", "is_answer", "is_test", "grade_id", "points",
+           "first_error", "has_error", "errors_summary", "error_output", "mark_not_run", "is_not_run"]
+
+
+def nbgrader_metadata(cell: NotebookNode) -> dict:
+    """The cell's ``metadata.nbgrader`` (empty for a cell nbgrader does not know)."""
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_answer(cell: NotebookNode) -> bool:
+    """An autograded answer: code the student writes, with no points of its own, checked by test cells."""
+    return cell.cell_type == "code" and is_solution(cell) and not is_grade(cell)
+
+
+def is_test(cell: NotebookNode) -> bool:
+    """An autograder test cell: code with points that passes or fails, not written by the student."""
+    return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
+
+
+def grade_id(cell: NotebookNode, index: int | None = None) -> str:
+    """The cell's nbgrader ``grade_id``; without one, "cell INDEX" when ``index`` is given, else ""."""
+    found = nbgrader_metadata(cell).get("grade_id")
+    return str(found) if found else (f"cell {index}" if index is not None else "")
+
+
+def points(cell: NotebookNode) -> float:
+    """The points nbgrader's metadata gives the cell (0 for a cell without)."""
+    return float(nbgrader_metadata(cell).get("points") or 0)
+
+
+@dataclass(frozen=True)
+class CellError:
+    """A cell's first error output: its name, the first line of its value, and the whole traceback text."""
+
+    ename: str
+    message: str
+    traceback: str
+
+    def __str__(self) -> str:
+        return f"{self.ename}: {self.message}".strip()
+
+
+def first_error(cell: NotebookNode) -> CellError | None:
+    """The cell's first error output, or None when it raised nothing."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            lines = str(output.get("evalue", "")).strip().splitlines()
+            return CellError(str(output.get("ename", "")), lines[0] if lines else "",
+                             "\n".join(output.get("traceback", [])))
+    return None
+
+
+def has_error(cell: NotebookNode) -> bool:
+    """Whether a code cell has an error output (raised, timed out, or never ran)."""
+    return cell.cell_type == "code" and first_error(cell) is not None
+
+
+def errors_summary(cells: list[NotebookNode]) -> str:
+    """"N cell(s) raised; first: ENAME: message (cell I)" for the code cells with errors, "" when none has."""
+    failing = [(index, cell) for index, cell in enumerate(cells) if has_error(cell)]
+    if not failing:
+        return ""
+    index, cell = failing[0]
+    return f"{len(failing)} cell(s) raised; first: {first_error(cell)} (cell {index})"
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An nbformat error output, as a kernel would send it."""
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def mark_not_run(cells: list[NotebookNode], why: str) -> None:
+    """Give code cells that never ran a NOT_RUN error output, so they score 0 rather than pass."""
+    for cell in cells:
+        if cell.cell_type == "code":
+            cell.outputs = [error_output(NOT_RUN, f"not run: {why}")]
+            cell.execution_count = None
+
+
+def is_not_run(cell: NotebookNode) -> bool:
+    """Whether the cell carries the NOT_RUN marker (it never ran)."""
+    error = first_error(cell)
+    return error is not None and error.ename == NOT_RUN
