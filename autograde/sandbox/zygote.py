@@ -24,7 +24,6 @@ that calls the socket itself only gets another kernel confined like itself.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import functools
 import importlib
 import json
@@ -42,6 +41,9 @@ import tempfile
 import threading
 from pathlib import Path
 
+from autograde.sandbox import syscalls
+from autograde.sandbox.syscalls import CLONE_NEWPID, NAMESPACES
+
 log = logging.getLogger(__name__)
 
 CLIENT_SCRIPT = Path(__file__).with_name("warm_client.py")
@@ -50,29 +52,10 @@ SANDBOX_SOCKET, SANDBOX_CLIENT = f"{SANDBOX_DIR}/zygote.sock", f"{SANDBOX_DIR}/w
 # What the template imports: what a chapter notebook imports, and the kernel itself.
 PRELOAD = ("numpy", "torch", "torchvision", "pandas", "matplotlib.pyplot", "tqdm.auto", "ipywidgets",
            "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "course")
-NAMESPACES = {"ipc": 0x08000000, "uts": 0x04000000, "net": 0x40000000, "cgroup": 0x02000000,
-              "mnt": 0x00020000}  # entered in this order; pid (0x20000000) is entered before the fork
-CLONE_NEWPID = 0x20000000
 MAX_MANAGERS = 64  # kernels started and running at once; beyond that requests are refused (cold start)
 REQUEST_SECONDS = 10  # a client that connects and sends nothing is dropped after this
 MEMORY_MARGIN = 1 << 30  # a warm kernel needs this much RLIMIT_DATA beyond what the template holds
 NEEDED_CAPABILITIES = (6, 7, 18, 19, 21)  # SETGID, SETUID, SYS_CHROOT, SYS_PTRACE, SYS_ADMIN
-PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, f"{what}: {os.strerror(error)}")
-
-
-def _setns(fd: int, kind: int) -> None:
-    _check(_libc.setns(fd, kind), "setns")
-
-
-def _prctl(option: int, value: int) -> int:
-    return _libc.prctl(option, ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
 
 
 # -- the trusted side: start and stop one zygote ------------------------------------------------------
@@ -140,9 +123,12 @@ def warm_start_possible() -> bool:
         return False
     fd = os.open("/proc/self/ns/uts", os.O_RDONLY)
     try:
-        return _libc.setns(fd, NAMESPACES["uts"]) == 0
+        syscalls.enter_namespace(fd, NAMESPACES["uts"])
+    except OSError:
+        return False
     finally:
         os.close(fd)
+    return True
 
 
 def shared_zygote(env: dict[str, str]) -> Zygote:
@@ -244,7 +230,7 @@ def _manage(conn: socket.socket) -> None:
             raise ValueError("expected stdin, stdout and stderr")
         peer = _Peer(pid)
         peer.check_memory(_own_data_bytes())
-        _setns(peer.namespaces.pop("pid"), CLONE_NEWPID)  # our next child is born in the sandbox
+        syscalls.enter_namespace(peer.namespaces.pop("pid"), CLONE_NEWPID)  # our next child is born in the sandbox
         report_read, report_write = os.pipe()
         kernel = os.fork()
         if kernel == 0:
@@ -325,7 +311,7 @@ class _Peer:
             (folder / "cgroup.procs").write_text("0")
         for name, kind in NAMESPACES.items():
             if name in self.namespaces:
-                _setns(self.namespaces[name], kind)
+                syscalls.enter_namespace(self.namespaces[name], kind)
         os.fchdir(self.root)
         os.chroot(".")
         os.fchdir(self.cwd)
@@ -336,16 +322,14 @@ class _Peer:
             resource.setrlimit(res, (_lower(soft, own_soft), _lower(hard, own_hard)))
         for target, fd in enumerate(stdio):
             os.dup2(fd, target)
-        for cap in range(64):
-            if _prctl(PR_CAPBSET_DROP, cap) != 0:
-                break
+        syscalls.drop_bounding_capabilities()
         os.setgroups(self.groups)
         os.setresgid(self.gid, self.gid, self.gid)
         os.setresuid(self.uid, self.uid, self.uid)  # from root to the peer's user: every capability goes
         if os.getuid() != self.uid or os.geteuid() == 0:
             raise PermissionError("could not drop to the sandbox's user")
-        _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
-        _prctl(PR_SET_DUMPABLE, 1)  # as after an exec: the kernel may read its own /proc entries
+        syscalls.forbid_new_privileges()
+        syscalls.make_dumpable()  # the kernel may read its own /proc entries
         os.closerange(3, keep)  # everything of the zygote's but the report pipe
         os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         os.environ.clear()
