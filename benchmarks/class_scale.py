@@ -4,13 +4,14 @@
     python benchmarks/class_scale.py --sizes 50 200       # fewer
 
 Each class is the demo's made-up class (autograde.demo_class) of the small test assignment
-(tests/assignments/mini), graded four ways: locally with 1 and with 2 worker processes, and on a
+(tests/fixtures/assignments/mini), graded four ways: locally with 1 and with 2 worker processes, and on a
 cluster of a `dask scheduler` and two `dask worker` processes (one thread each) started from the
-command line on loopback, once as deployed (each worker keeps a warm zygote) and once with cold
-kernel starts. Every run is a fresh `grade()` in a child process whose own peak RSS (RUSAGE_SELF,
-not its workers' or kernels') is the parent's memory. Per-submission overhead is the median time of
-one notebook, kernel start included; a last table compares it warm and cold, locally and on the
-cluster, for the same assignment with `import torch` in its setup cell (where warm starts pay).
+command line on loopback (each worker keeps a warm zygote), once as deployed and once with cold
+kernel starts (``cold_start=True``, as `course grade --cold-start`). Every run is a fresh `grade()`
+in a child process whose own peak RSS (RUSAGE_SELF, not its workers' or kernels') is the parent's
+memory. Per-submission overhead is the median time of one notebook, kernel start included; a last
+table compares it warm and cold, locally and on the cluster, for the same assignment with
+`import torch` in its setup cell (where warm starts pay).
 """
 from __future__ import annotations
 
@@ -28,15 +29,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from grading_course import ASSIGNMENT, add_class, make_course  # noqa: E402
+sys.path.insert(0, str(REPO))
+from tests.support.grading_course import ASSIGNMENT, add_class, make_course  # noqa: E402
 
 KINDS = ["reference", "partly-right", "untouched", "exception"]
 CHILD = """
 import json, resource, statistics, sys
 from autograde.grading.grade import grade
 summary = grade(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]) or None, scheduler=sys.argv[4] or None,
-                progress=False, force=True)
+                progress=False, force=True, cold_start=True if sys.argv[5] == "cold" else None)
 print(json.dumps({"seconds": summary.seconds, "graded": len({r.student for r in summary.records}),
                   "median": statistics.median(r.duration for r in summary.records),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -44,7 +45,7 @@ print(json.dumps({"seconds": summary.seconds, "graded": len({r.student for r in 
 
 
 @contextmanager
-def command_line_cluster(folder: Path, cold: bool):
+def command_line_cluster(folder: Path):
     """`dask scheduler` plus two single-threaded `dask worker` processes on loopback; yields the address."""
     from distributed import Client
 
@@ -53,8 +54,6 @@ def command_line_cluster(folder: Path, cold: bool):
         port = probe.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    if cold:
-        env["COURSE_COLD_START"] = "1"
     dask = str(Path(sys.executable).parent / "dask")
     log = open(folder / f"cluster-{port}.log", "w")
     processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
@@ -74,9 +73,10 @@ def command_line_cluster(folder: Path, cold: bool):
         log.close()
 
 
-def grade_once(course: Path, workers: int, scheduler: str = "", extra_env: dict | None = None) -> dict:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {})}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(course), ASSIGNMENT, str(workers), scheduler],
+def grade_once(course: Path, workers: int, scheduler: str = "", cold: bool = False) -> dict:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-c", CHILD, str(course), ASSIGNMENT, str(workers), scheduler,
+                           "cold" if cold else ""],
                           capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"grading failed:\n{done.stderr[-3000:]}")
@@ -100,14 +100,14 @@ def torch_course(base: Path, folder: Path, students: int) -> Path:
     return course
 
 
-def overhead(course: Path, warm: str, cold: str) -> None:
+def overhead(course: Path, cluster: str) -> None:
     """Median seconds per notebook that imports torch: locally and on the cluster, warm and cold."""
     print("\nper-submission time of a notebook that imports torch (median, kernel start included):")
-    for mode, workers, scheduler, extra in (("local, 2 workers, warm", 2, "", {}),
-                                            ("local, 2 workers, cold", 2, "", {"COURSE_COLD_START": "1"}),
-                                            ("cluster, 2 workers, warm", 0, warm, {}),
-                                            ("cluster, 2 workers, cold", 0, cold, {})):
-        run = grade_once(course, workers, scheduler, extra)
+    for mode, workers, scheduler, cold in (("local, 2 workers, warm", 2, "", False),
+                                           ("local, 2 workers, cold", 2, "", True),
+                                           ("cluster, 2 workers, warm", 0, cluster, False),
+                                           ("cluster, 2 workers, cold", 0, cluster, True)):
+        run = grade_once(course, workers, scheduler, cold)
         print(f"  {mode:<26} {run['median']:5.2f} s/notebook", flush=True)
 
 
@@ -121,16 +121,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp:
         folder = Path(tmp)
         base = make_course(folder / "base")
-        with command_line_cluster(folder, cold=False) as warm, command_line_cluster(folder, cold=True) as cold:
+        with command_line_cluster(folder) as cluster:
             for size in args.sizes:
                 course = folder / f"class-{size}"
                 shutil.copytree(base, course)
                 add_class(course, [KINDS[i % len(KINDS)] for i in range(size)])
                 single = None
-                for mode, workers, scheduler in (("local, 1 worker", 1, ""), ("local, 2 workers", 2, ""),
-                                                 ("cluster, 2 workers", 0, warm),
-                                                 ("cluster, 2 workers, cold", 0, cold)):
-                    run = grade_once(course, workers, scheduler)
+                for mode, workers, scheduler, cold in (("local, 1 worker", 1, "", False),
+                                                       ("local, 2 workers", 2, "", False),
+                                                       ("cluster, 2 workers", 0, cluster, False),
+                                                       ("cluster, 2 workers, cold", 0, cluster, True)):
+                    run = grade_once(course, workers, scheduler, cold)
                     assert run["graded"] == size, run
                     rate = 60 * size / run["seconds"]
                     single = single or rate
@@ -138,7 +139,7 @@ def main() -> None:
                     print(f"{size:>5}  {mode:<22} {rate:>8.0f} {efficiency:>10.0%} {run['peak_mb']:>9.0f} "
                           f"{run['median']:>10.2f}", flush=True)
             if args.overhead_students:
-                overhead(torch_course(base, folder, args.overhead_students), warm, cold)
+                overhead(torch_course(base, folder, args.overhead_students), cluster)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 Two classes, each graded in one run of this script:
 - chapter: the first chapter of notebooks/ (torch), with the course's nbgrader_config.py, so nbgrader's
   kernels are sandboxed too (cold: nbgrader has no warm start);
-- plain: a plain-Python assignment of three short notebooks (tests/assignments/mini, three times), with
+- plain: a plain-Python assignment of three short notebooks (tests/fixtures/assignments/mini, three times), with
   a plain nbgrader config (no sandbox for nbgrader; `course grade` still sandboxes every kernel).
 Both graders run as command-line subprocesses on identical copies of one generated course; the script
 prints the wall times, the ratios, and checks that every cell of every student got the same score.
@@ -30,6 +30,7 @@ from autograde.generate import generate
 from autograde.grading.score import cell_scores
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "assignments"
 KINDS = ["reference", "partly-right", "untouched", "exception"]  # no endless loop: time the grading, not a timeout
 
 
@@ -40,9 +41,9 @@ def _setup(folder: Path, kind: str, chapter: str | None) -> tuple[Path, str, str
     course = folder / "course"
     if kind == "plain":
         (course / "source" / "plain").mkdir(parents=True)
-        shutil.copy(REPO / "tests" / "assignments" / "nbgrader_config.py", course)
+        shutil.copy(FIXTURES / "nbgrader_config.py", course)
         for part in PLAIN_PARTS:
-            shutil.copy(REPO / "tests" / "assignments" / "mini" / "mini.ipynb", course / "source" / "plain" / f"{part}.ipynb")
+            shutil.copy(FIXTURES / "mini" / "mini.ipynb", course / "source" / "plain" / f"{part}.ipynb")
         return course, "plain", "source"
     course.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", course)
@@ -81,8 +82,9 @@ def compare(kind: str, students: int, workers: int, chapter: str | None) -> floa
             shutil.copytree(course, copy)
         print(f"{kind} class: {students} submissions of {assignment} on {os.cpu_count()} CPU(s)")
         grade = [sys.executable, "-m", "autograde.cli", "grade", assignment, "--force", "--workers", str(workers)]
-        t_serial = _timed([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"], copies["serial"],
-                          COURSE_COLD_START="1")
+        # Cold kernels where the course config sandboxes nbgrader's (nbgrader has no warm start of its own).
+        t_serial = _timed([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force",
+                           "--SandboxKernelManager.warm_start=False"], copies["serial"])
         print(f"  nbgrader autograde (serial, cold kernels):   {t_serial:7.1f} s")
         t_cold = _timed(grade + ["--cold-start"], copies["parallel-cold"])
         print(f"  course grade --workers {workers} --cold-start:     {t_cold:7.1f} s   {t_serial / t_cold:.2f}x")

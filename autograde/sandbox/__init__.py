@@ -1,5 +1,15 @@
 """Kernels in bubblewrap under limits: the only place untrusted student code runs.
 
+Everything here runs in the trusted grading process except what the kernel manager starts inside
+the sandbox: the kernel itself and, for a warm start, ``warm_client.py``. One job per module:
+
+- ``manager``: SandboxKernelManager, which starts a kernel in the sandbox under limits and stops it;
+- ``bubblewrap``: the bwrap command line, i.e. what a kernel can see and as whom it runs;
+- ``cgroups``: one memory + pids cgroup per kernel; ``output_budget``: the client side's output limit;
+- ``warm``: whether a kernel is forked from the ``zygote`` (a trusted template process with torch
+  imported), which hands it to ``warm_client`` inside the sandbox;
+- ``nbgrader_plugin``: the hooks nbgrader and nbclient configs name; ``syscalls``: prctl and setns.
+
 The names below are what a course's ``nbgrader_config.py`` and kernel-manager settings name
 (``autograde.sandbox.SandboxKernelManager``...). They are imported on first use, so that the zygote,
 started as ``python -m autograde.sandbox.zygote``, does not import jupyter_client and nbgrader.
@@ -11,10 +21,11 @@ from typing import Any
 
 # Public name -> the module of this package that defines it.
 EXPORTS = {
-    "SandboxKernelManager": "manager", "StrictSandboxKernelManager": "manager", "SandboxKernelClient": "manager",
-    "SandboxUnavailable": "manager", "SandboxExecute": "manager", "autograde_preprocessors": "manager",
-    "limits_config": "manager", "bwrap_status": "manager", "kernel_environment": "manager",
-    "start_warm_kernels": "manager", "cgroups_writable": "manager",
+    "SandboxKernelManager": "manager", "StrictSandboxKernelManager": "manager", "SandboxUnavailable": "manager",
+    "SandboxKernelClient": "output_budget",
+    "SandboxExecute": "nbgrader_plugin", "autograde_preprocessors": "nbgrader_plugin", "limits_config": "nbgrader_plugin",
+    "bwrap_status": "bubblewrap", "kernel_environment": "bubblewrap", "cgroups_writable": "cgroups",
+    "start_warm_kernels": "warm", "die_with_parent": "syscalls",
 }
 __all__ = sorted(EXPORTS)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde.sandbox import manager as sandbox
+from autograde.sandbox.bubblewrap import bwrap_status
 from autograde.sandbox import zygote
 from autograde.demo_class import reference, write_submission
 from autograde.grading.cluster import WarmKernels
@@ -24,7 +24,7 @@ from tests.support.requirements import requires
 from tests.support.hostile import EXPECTED, hostile_notebooks, scores
 
 distributed = pytest.importorskip("distributed")
-pytestmark = [pytest.mark.slow, requires(sandbox.bwrap_status()[0] is not None, sandbox.bwrap_status()[1])]
+pytestmark = [pytest.mark.slow, requires(bwrap_status()[0] is not None, bwrap_status()[1])]
 DASK = str(Path(sys.executable).parent / "dask")
 ON_CLUSTER = ["read_gradebook", "network", "memory_bomb"]
 LIMITS = ["--memory-mb", "700", "--max-processes", "64", "--output-mb", "1", "--notebook-timeout", "60",

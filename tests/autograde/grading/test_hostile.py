@@ -18,7 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde.sandbox import manager as sandbox
+from autograde.sandbox.bubblewrap import bwrap_status
+from autograde.sandbox.cgroups import own_cgroup
 from autograde.demo_class import write_submission
 from autograde.cli import main
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course
@@ -26,7 +27,7 @@ from tests.support.requirements import requires
 from tests.support.hostile import EXPECTED, hostile_notebooks, scores
 
 pytestmark = [pytest.mark.slow,
-              requires(sandbox.bwrap_status()[0] is not None, sandbox.bwrap_status()[1])]
+              requires(bwrap_status()[0] is not None, bwrap_status()[1])]
 HONEST = ["reference", "partly-right", "untouched"]
 LIMITS = ["--workers", "2", "--memory-mb", "700", "--max-processes", "64", "--output-mb", "1",
           "--notebook-timeout", "60", "--require-sandbox"]
@@ -146,7 +147,7 @@ def test_no_host_file_read_or_written(graded):
 
 def test_nothing_left_running(graded):
     assert graded["processes_before"] == set() and graded["processes_after"] == set()
-    cgroups = [p for kind in ("memory", "pids") for p in sandbox._own_cgroup(kind).glob(f"sandbox-{ASSIGNMENT}-{os.getpid()}-*")]
+    cgroups = [p for kind in ("memory", "pids") for p in own_cgroup(kind).glob(f"sandbox-{ASSIGNMENT}-{os.getpid()}-*")]
     assert cgroups == []
 
 

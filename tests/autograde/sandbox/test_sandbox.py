@@ -13,15 +13,15 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograde.sandbox import manager as sandbox
-from autograde.sandbox import zygote
-from autograde.config import Limits
-from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, limits_config
+from autograde.config import MAX_PROCESSES, Limits
+from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, bubblewrap, limits_config, zygote
+from autograde.sandbox.bubblewrap import NOBODY, bwrap_status
+from autograde.sandbox.cgroups import cgroups_writable
 from tests.support.requirements import requires
 
 pytestmark = pytest.mark.slow
-needs_bwrap = requires(sandbox.bwrap_status()[0] is not None, sandbox.bwrap_status()[1])
-needs_cgroups = requires(sandbox.cgroups_writable(), "cgroup v1 memory/pids not writable")
+needs_bwrap = requires(bwrap_status()[0] is not None, bwrap_status()[1])
+needs_cgroups = requires(cgroups_writable(), "cgroup v1 memory/pids not writable")
 
 
 def run_cells(sources: list[str], scratch: Path, limits: Limits = Limits(), **manager_options):
@@ -113,7 +113,7 @@ def test_kernel_sees_only_its_scratch_dir(tmp_path, monkeypatch):
     result = json.loads(stdout(nb.cells[0]))
     assert km.sandboxed
     if os.geteuid() == 0:
-        assert result["uid"] == sandbox.NOBODY
+        assert result["uid"] == NOBODY
     assert result["cwd"] == str(scratch) and result["answer"] == "mine"
     assert result["see"] == {str(secret): False, str(gradebook): False, str(host_tmp): False}
     assert result["course"] == ["submitted"]  # only the way down to the scratch directory
@@ -222,7 +222,7 @@ def test_output_flood_is_cut_and_stops_the_kernel(tmp_path):
 
 
 def test_missing_bwrap_warns_or_refuses(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "bwrap_status", lambda: (None, "bubblewrap (bwrap) is not installed"))
+    monkeypatch.setattr(bubblewrap, "bwrap_status", lambda: (None, "bubblewrap (bwrap) is not installed"))
     with pytest.raises(SandboxUnavailable, match="not installed"):
         run_cells(["1"], tmp_path, require_sandbox=True)
     with pytest.warns(RuntimeWarning, match="SANDBOX OFF"):
@@ -234,7 +234,7 @@ def test_missing_bwrap_warns_or_refuses(tmp_path, monkeypatch):
 def test_limits_reach_the_manager_and_reject_nonsense():
     km = SandboxKernelManager()
     km.limits = Limits(memory_bytes=1 << 30, max_processes=None)
-    assert km.memory_bytes == 1 << 30 and km.processes == sandbox.DEFAULT_PROCESSES
+    assert km.memory_bytes == 1 << 30 and km.processes == MAX_PROCESSES
     with pytest.raises(ValueError, match="memory_bytes"):
         km.limits = Limits(memory_bytes=0)
 
@@ -278,7 +278,7 @@ def test_warm_kernel_is_confined_exactly_like_a_cold_one(tmp_path):
     warm, warm_seen, _ = probe(tmp_path, "warm")
     assert not cold["warm"] and warm["warm"]  # the forked kernel has torch imported before any cell ran
     facts = warm["facts"]
-    assert facts["ids"][:3] == [sandbox.NOBODY] * 3 and facts["capabilities"][2] == "0000000000000000"
+    assert facts["ids"][:3] == [NOBODY] * 3 and facts["capabilities"][2] == "0000000000000000"
     assert facts["cwd"].endswith("/warm") and cold["facts"]["cwd"].endswith("/cold")
     facts["cwd"] = cold["facts"]["cwd"]
     # Expected differences: the client waits in the sandbox too, its socket and script are under /run,
@@ -313,7 +313,7 @@ def test_warm_kernels_share_no_state(tmp_path):
 @needs_warm
 def test_memory_limit_too_small_for_a_warm_kernel_starts_cold(tmp_path):
     result, seen, _ = probe(tmp_path, "small", Limits(memory_bytes=800 << 20))
-    assert not result["warm"] and result["facts"]["ids"][0] == sandbox.NOBODY
+    assert not result["warm"] and result["facts"]["ids"][0] == NOBODY
     assert_gone(seen)
 
 
@@ -372,5 +372,5 @@ def test_a_kernel_asking_the_zygote_gets_a_kernel_confined_like_itself(tmp_path)
     started, probe = lines[0], [line for line in lines if line.startswith("probe: ")][0][7:]
     assert started == "started", lines
     # The second kernel ran as nobody, in this sandbox: it wrote to this sandbox's private /tmp.
-    assert probe == str([f"/tmp/probe-{sandbox.NOBODY}"])
+    assert probe == str([f"/tmp/probe-{NOBODY}"])
     assert_gone(seen)

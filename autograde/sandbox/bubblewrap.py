@@ -1,0 +1,123 @@
+"""The bubblewrap command line: what a sandboxed kernel can see, and as whom it runs.
+
+The trusted grading process builds this; the untrusted kernel only ever lives inside it: the system
+read-only, its scratch directory (the submission) read-write, the interpreter, the course helper
+library and the data read-only, a private /tmp, no network, no home, no course directory, only
+harmless environment variables, and the user ``nobody`` when we are root.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+NOBODY = 65534  # the kernel's user when we are root: owns nothing on the host
+# Environment variables a kernel may inherit; everything else (tokens, paths to the course) stays out.
+ENV_PREFIXES = ("COURSE_", "NBGRADER_", "OMP_", "MKL_", "LC_", "PYTHONHASHSEED")
+ENV_NAMES = {"PATH", "LANG", "TZ", "MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION"}
+# Top-level system folders bound read-only (or recreated as the same symlink) into every sandbox.
+SYSTEM_FOLDERS = ("usr", "etc", "opt", "sys", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+@functools.lru_cache(maxsize=None)
+def bwrap_status() -> tuple[str | None, str]:
+    """``(path to a working bwrap, "")`` or ``(None, why it cannot be used)``; probed once."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None, "bubblewrap (bwrap) is not installed; install it (apt install bubblewrap)"
+    probe = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
+             "--die-with-parent", "true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, f"bubblewrap at {path} failed to start: {error}"
+    if done.returncode != 0:
+        return None, (f"bubblewrap at {path} cannot create namespaces here ({done.stderr.strip()}); "
+                      "allow unprivileged user namespaces or run as root")
+    return path, ""
+
+
+def bwrap_args(scratch: Path, connection_dir: Path, readable: list[Path], env: dict[str, str],
+               extra_binds: Sequence[str] = ()) -> list[str]:
+    """bubblewrap options: an empty root with only what a kernel needs bound into it, then ``--``."""
+    # Not --unshare-all: as root it adds a user namespace in which nobody (our uid) is unmapped.
+    args = [bwrap_status()[0] or "bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net",
+            "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+            "--perms", "1777", "--tmpfs", "/dev/shm"]
+    for name in SYSTEM_FOLDERS:
+        path = Path("/", name)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    args += _parent_folders(readable + [scratch, connection_dir])
+    for path in readable:
+        args += ["--ro-bind", str(path), str(path)]
+    args += list(extra_binds)
+    args += ["--bind", str(scratch), str(scratch), "--bind", str(connection_dir), str(connection_dir),
+             "--chdir", str(scratch), "--clearenv"]
+    for name, value in env.items():
+        args += ["--setenv", name, value]
+    return args + ["--"]
+
+
+def _parent_folders(paths: list[Path]) -> list[str]:
+    """Options that create the folders above ``paths`` as 0755 (bwrap would make them 0700, like
+    /root, which nobody cannot pass through)."""
+    args: list[str] = []
+    made: set[Path] = {Path("/"), Path("/tmp")}
+    for path in paths:
+        for parent in reversed(path.parents):
+            if parent not in made and not parent.is_symlink() and parent.name not in ("usr", "etc", "opt", "sys"):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+    return args
+
+
+def drop_to_nobody() -> list[str]:
+    """A command prefix that becomes ``nobody`` with no way back (bwrap as root keeps every capability)."""
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+
+def readable_paths(extra: list[str]) -> list[Path]:
+    """The interpreter, its packages, the course helper library, the data and ``extra``: read-only."""
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, Path(sys.executable).resolve().parent.parent]
+    candidates += [p for p in sys.path if p and "site-packages" in p]
+    spec = importlib.util.find_spec("course")  # the helper library notebooks import (an editable install)
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent)
+    data = os.environ.get("COURSE_DATA_DIR")  # where the course library finds the datasets
+    if data:
+        candidates.append(data)
+    candidates += list(extra)
+    found: list[Path] = []
+    for candidate in candidates:
+        path = Path(candidate).resolve()
+        if path.is_dir() and not any(path == p or p in path.parents for p in found):
+            found = [p for p in found if path not in p.parents] + [path]
+    return sorted(found)
+
+
+def kernel_environment(source: dict[str, str]) -> dict[str, str]:
+    """The harmless variables of ``source`` plus a private home: what a kernel (or the zygote) may see."""
+    env = {k: v for k, v in source.items() if k in ENV_NAMES or k.startswith(ENV_PREFIXES)}
+    env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", TMPDIR="/tmp",
+               PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin")
+    return env
+
+
+def chown_tree(folder: Path | None, uid: int) -> None:
+    """chown ``folder`` and everything in it to ``uid`` without following links a submission planted."""
+    if folder is None:
+        return
+    os.lchown(folder, uid, uid)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, uid)
