@@ -6,8 +6,9 @@ the sandbox: the kernel itself and, for a warm start, ``warm_client.py``. One jo
 - ``manager``: SandboxKernelManager, which starts a kernel in the sandbox under limits and stops it;
 - ``bubblewrap``: the bwrap command line, i.e. what a kernel can see and as whom it runs;
 - ``cgroups``: one memory + pids cgroup per kernel; ``output_budget``: the client side's output limit;
-- ``warm``: whether a kernel is forked from the ``zygote`` (a trusted template process with torch
-  imported), which hands it to ``warm_client`` inside the sandbox;
+- ``warm``: whether a kernel is forked from the ``zygote``, a trusted template process with torch
+  imported; ``confinement`` puts each fork under its sandbox's confinement, and ``warm_client``
+  (inside the sandbox) asks for it;
 - ``nbgrader_plugin``: the hooks nbgrader and nbclient configs name; ``syscalls``: prctl and setns.
 
 The names below are what a course's ``nbgrader_config.py`` and kernel-manager settings name
@@ -23,7 +24,8 @@ from typing import Any
 EXPORTS = {
     "SandboxKernelManager": "manager", "StrictSandboxKernelManager": "manager", "SandboxUnavailable": "manager",
     "SandboxKernelClient": "output_budget",
-    "SandboxExecute": "nbgrader_plugin", "autograde_preprocessors": "nbgrader_plugin", "limits_config": "nbgrader_plugin",
+    "SandboxExecute": "nbgrader_plugin", "autograde_preprocessors": "nbgrader_plugin",
+    "limits_config": "nbgrader_plugin",
     "bwrap_status": "bubblewrap", "kernel_environment": "bubblewrap", "cgroups_writable": "cgroups",
     "start_warm_kernels": "warm", "die_with_parent": "syscalls",
 }

@@ -5,16 +5,18 @@ ipykernel (about 3 s here). The zygote does that once, as a trusted process outs
 then never runs student code. For each kernel it forks a copy and moves the copy into the sandbox of
 the process that asked, before any student code runs there:
 
-1. ``sandbox.SandboxKernelManager`` builds the sandbox exactly as for a cold start (cgroups, rlimits,
-   bubblewrap, the drop to ``nobody``), but runs :mod:`autograde.sandbox.warm_client` in it instead of the
-   kernel. The client connects to the zygote's socket, bound read-only into the sandbox.
+1. :class:`autograde.sandbox.manager.SandboxKernelManager` builds the sandbox exactly as for a cold
+   start (cgroups, rlimits, bubblewrap, the drop to ``nobody``), but runs
+   :mod:`autograde.sandbox.warm_client` in it instead of the kernel. The client connects to the
+   zygote's socket, bound read-only into the sandbox.
 2. The zygote forks a *manager* for the request. The manager learns the client's process id from the
    socket itself (``SO_PEERCRED``, set by the OS, not by the client), and forks the *kernel* into the
    client's PID namespace.
 3. The kernel joins the client's cgroups and namespaces (mount, network, IPC, UTS), takes its root
    and working directory, session, rlimits, environment and stdio, drops every capability, becomes
-   the client's user with ``no_new_privs``, and only then starts ipykernel. From here it is confined
-   exactly like a cold kernel in the same sandbox, which bubblewrap built and tears down.
+   the client's user with ``no_new_privs`` (:mod:`autograde.sandbox.confinement`), and only then
+   starts ipykernel. From here it is confined exactly like a cold kernel in the same sandbox, which
+   bubblewrap built and tears down.
 4. The manager reports the kernel's exit to the client and kills the kernel if the client goes away.
 
 Nothing is shared between students: each kernel is a copy-on-write copy of a template that only
@@ -29,7 +31,6 @@ import importlib
 import json
 import logging
 import os
-import resource
 import select
 import shutil
 import signal
@@ -42,6 +43,7 @@ import threading
 from pathlib import Path
 
 from autograde.sandbox import syscalls
+from autograde.sandbox.confinement import Confinement, own_data_bytes, proc_status
 from autograde.sandbox.syscalls import CLONE_NEWPID, NAMESPACES
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,6 @@ PRELOAD = ("numpy", "torch", "torchvision", "pandas", "matplotlib.pyplot", "tqdm
            "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "course")
 MAX_MANAGERS = 64  # kernels started and running at once; beyond that requests are refused (cold start)
 REQUEST_SECONDS = 10  # a client that connects and sends nothing is dropped after this
-MEMORY_MARGIN = 1 << 30  # a warm kernel needs this much RLIMIT_DATA beyond what the template holds
 NEEDED_CAPABILITIES = (6, 7, 18, 19, 21)  # SETGID, SETUID, SYS_CHROOT, SYS_PTRACE, SYS_ADMIN
 
 
@@ -118,7 +119,7 @@ def warm_start_possible() -> bool:
     (a container may withhold them), and setns not blocked (probed on our own UTS namespace)."""
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         return False
-    effective = int(_proc_status()["CapEff"].strip(), 16)
+    effective = int(proc_status()["CapEff"].strip(), 16)
     if not all(effective >> cap & 1 for cap in NEEDED_CAPABILITIES):
         return False
     fd = os.open("/proc/self/ns/uts", os.O_RDONLY)
@@ -228,8 +229,8 @@ def _manage(conn: socket.socket) -> None:
         request = json.loads(message)
         if len(fds) != 3:
             raise ValueError("expected stdin, stdout and stderr")
-        peer = _Peer(pid)
-        peer.check_memory(_own_data_bytes())
+        peer = Confinement(pid)
+        peer.check_memory(own_data_bytes())
         syscalls.enter_namespace(peer.namespaces.pop("pid"), CLONE_NEWPID)  # our next child is born in the sandbox
         report_read, report_write = os.pipe()
         kernel = os.fork()
@@ -261,7 +262,7 @@ def _manage(conn: socket.socket) -> None:
         pass
 
 
-def _kernel_child(peer: _Peer, stdio: list[int], argv: list[str], report: int) -> None:
+def _kernel_child(peer: Confinement, stdio: list[int], argv: list[str], report: int) -> None:
     """The forked kernel: enter the sandbox, report failure (or close the pipe), run ipykernel; never returns."""
     try:
         peer.enter(stdio, keep=report)
@@ -273,115 +274,6 @@ def _kernel_child(peer: _Peer, stdio: list[int], argv: list[str], report: int) -
         _run_kernel(argv)
     finally:
         os._exit(1)  # the kernel never returns into the zygote's loop
-
-
-class _Peer:
-    """Everything that confines the client process, read from /proc while we are still root."""
-
-    def __init__(self, pid: int):
-        proc = f"/proc/{pid}"
-        self.namespaces = {name: os.open(f"{proc}/ns/{name}", os.O_RDONLY)
-                           for name in ("pid", *NAMESPACES)
-                           if os.readlink(f"{proc}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}")}
-        self.root = os.open(f"{proc}/root", os.O_RDONLY | os.O_DIRECTORY)
-        self.cwd = os.open(f"{proc}/cwd", os.O_RDONLY | os.O_DIRECTORY)
-        status = _proc_status(pid)
-        self.uid = int(status["Uid"].split()[1])  # effective ids
-        self.gid = int(status["Gid"].split()[1])
-        self.groups = [int(g) for g in status["Groups"].split()]
-        self.limits = _read_limits(Path(f"{proc}/limits").read_text())
-        raw = Path(f"{proc}/environ").read_bytes().split(b"\0")
-        self.environ = dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
-        self.cgroups = _cgroup_moves(Path(f"{proc}/cgroup").read_text(), Path("/proc/self/cgroup").read_text())
-        if "pid" not in self.namespaces or "mnt" not in self.namespaces:
-            raise PermissionError(f"process {pid} is not in a sandbox; warm kernels go into sandboxes only")
-        if self.uid == 0:
-            raise PermissionError(f"process {pid} runs as root; a warm kernel never does")
-
-    def check_memory(self, template_bytes: int) -> None:
-        """Refuse a sandbox whose RLIMIT_DATA leaves a warm kernel too little room (it then starts cold)."""
-        soft = self.limits.get(resource.RLIMIT_DATA, (resource.RLIM_INFINITY,))[0]
-        if soft != resource.RLIM_INFINITY and soft < template_bytes + MEMORY_MARGIN:
-            raise MemoryError(f"the memory limit of {soft >> 20} MiB leaves a warm kernel "
-                              f"({template_bytes >> 20} MiB imported) too little room")
-
-    def enter(self, stdio: list[int], keep: int) -> None:
-        """Become confined like the peer (run in the freshly forked kernel, before any of its code)."""
-        for folder in self.cgroups:
-            (folder / "cgroup.procs").write_text("0")
-        for name, kind in NAMESPACES.items():
-            if name in self.namespaces:
-                syscalls.enter_namespace(self.namespaces[name], kind)
-        os.fchdir(self.root)
-        os.chroot(".")
-        os.fchdir(self.cwd)
-        os.setsid()
-        for res, (soft, hard) in self.limits.items():
-            own_soft, own_hard = resource.getrlimit(res)
-            # Only ever lower a limit (raising one needs CAP_SYS_RESOURCE, and the peer has none higher).
-            resource.setrlimit(res, (_lower(soft, own_soft), _lower(hard, own_hard)))
-        for target, fd in enumerate(stdio):
-            os.dup2(fd, target)
-        syscalls.drop_bounding_capabilities()
-        os.setgroups(self.groups)
-        os.setresgid(self.gid, self.gid, self.gid)
-        os.setresuid(self.uid, self.uid, self.uid)  # from root to the peer's user: every capability goes
-        if os.getuid() != self.uid or os.geteuid() == 0:
-            raise PermissionError("could not drop to the sandbox's user")
-        syscalls.forbid_new_privileges()
-        syscalls.make_dumpable()  # the kernel may read its own /proc entries
-        os.closerange(3, keep)  # everything of the zygote's but the report pipe
-        os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-        os.environ.clear()
-        os.environ.update(self.environ)
-
-
-def _proc_status(pid: int | str = "self") -> dict[str, str]:
-    """/proc/PID/status as ``{field: value}``."""
-    return dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-
-
-def _own_data_bytes() -> int:
-    """VmData of this process: what a forked kernel starts with against RLIMIT_DATA."""
-    return int(_proc_status().get("VmData", "0 kB").split()[0]) << 10
-
-
-LIMIT_NAMES = {"Max cpu time": "CPU", "Max file size": "FSIZE", "Max data size": "DATA",
-               "Max stack size": "STACK", "Max core file size": "CORE", "Max resident set": "RSS",
-               "Max processes": "NPROC", "Max open files": "NOFILE", "Max locked memory": "MEMLOCK",
-               "Max address space": "AS", "Max file locks": "LOCKS", "Max pending signals": "SIGPENDING",
-               "Max msgqueue size": "MSGQUEUE", "Max nice priority": "NICE", "Max realtime priority": "RTPRIO",
-               "Max realtime timeout": "RTTIME"}
-
-
-def _read_limits(text: str) -> dict[int, tuple[int, int]]:
-    """rlimits from a /proc/PID/limits table (reading another user's needs no CAP_SYS_RESOURCE)."""
-    limits = {}
-    for line in text.splitlines()[1:]:
-        name, soft, hard = line[:26].strip(), line[26:47].strip(), line[47:68].strip()
-        if name in LIMIT_NAMES and hasattr(resource, "RLIMIT_" + LIMIT_NAMES[name]):
-            value = [resource.RLIM_INFINITY if v == "unlimited" else int(v) for v in (soft, hard)]
-            limits[getattr(resource, "RLIMIT_" + LIMIT_NAMES[name])] = (value[0], value[1])
-    return limits
-
-
-def _lower(a: int, b: int) -> int:
-    """The more restrictive of two rlimit values (RLIM_INFINITY is the largest)."""
-    if a == resource.RLIM_INFINITY:
-        return b
-    return a if b == resource.RLIM_INFINITY else min(a, b)
-
-
-def _cgroup_moves(peer: str, own: str) -> list[Path]:
-    """The cgroup folders the peer is in and we are not (v1 controllers and v2 alike)."""
-    def parse(text: str) -> dict[str, str]:
-        return {line.split(":", 2)[1]: line.split(":", 2)[2] for line in text.splitlines() if line.count(":") >= 2}
-    ours, moves = parse(own), []
-    for controllers, path in parse(peer).items():
-        if ours.get(controllers) != path:
-            folder = controllers.replace("name=", "") if controllers else ""
-            moves.append(Path("/sys/fs/cgroup", folder, path.lstrip("/")))
-    return moves
 
 
 def _run_kernel(argv: list[str]) -> None:
