@@ -106,6 +106,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     @property
     def kernel_spec(self) -> Any:
+        """The kernel spec, interrupted by message (a signal cannot reach into the sandbox)."""
         spec = super().kernel_spec
         # A signal cannot reach into the kernel's session; ipykernel interrupts itself on a message.
         if spec is not None:

@@ -51,6 +51,7 @@ class GuardedIOPubChannel(AsyncZMQSocketChannel):
     budget: OutputBudget | None = None
 
     async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]
+        """The next message the budget admits (output over the budget is dropped)."""
         while True:
             msg = await super().get_msg(timeout=timeout)
             if self.budget is None or self.budget.admit(msg):
@@ -72,6 +73,7 @@ class SandboxKernelClient(AsyncKernelClient):
 
     @property
     def iopub_channel(self) -> Any:
+        """The iopub channel, guarded by the budget of the kernel our manager started."""
         channel = super().iopub_channel
         # The sandbox's kernel manager (our parent) holds the budget of the kernel it started.
         budget = getattr(self.parent, "output_budget", None)

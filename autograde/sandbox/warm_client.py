@@ -28,6 +28,7 @@ def borrow(path: str, kernel_args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """``SOCKET -- KERNEL_ARGS...``: a warm kernel's exit status, or become the cold kernel."""
     path, kernel_args = argv[0], argv[argv.index("--") + 1:]
     try:
         return borrow(path, kernel_args)

@@ -89,6 +89,7 @@ class Zygote:
         return f"Zygote(pid={self.process.pid}, socket={str(self.socket_path)!r}, alive={self.alive()})"
 
     def alive(self) -> bool:
+        """Whether the zygote process still runs (asked from its owner or a forked worker)."""
         if os.getpid() == self.owner:
             return self.process.poll() is None
         try:  # a forked worker cannot wait for its parent's child; a zombie counts as gone
@@ -98,6 +99,7 @@ class Zygote:
         return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
     def close(self) -> None:
+        """Stop the zygote (closing its stdin) and remove its socket folder; only its owner does."""
         if os.getpid() != self.owner:
             return  # a forked worker's exit must not stop the zygote its parent shares
         if self.process.stdin:
