@@ -17,6 +17,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.converters import GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import List
 
@@ -55,6 +56,11 @@ def feedback_preprocessors() -> list[type]:
 
 def feedback(root: Path, assignment: str, student: str | None = None) -> list[Path]:
     """Write ``feedback/<student>/<assignment>/*.html`` for every autograded student; returns the pages."""
+    return write_feedback(_feedback_course(root, assignment, student), assignment, student)
+
+
+def _feedback_course(root: Path, assignment: str, student: str | None) -> CourseDirectory:
+    """The course directory, its config set for feedback pages without hidden tests (read once)."""
     root = Path(root).resolve()
     config = load_config(root)
     config.GenerateFeedback.preprocessors = feedback_preprocessors()
@@ -62,12 +68,17 @@ def feedback(root: Path, assignment: str, student: str | None = None) -> list[Pa
     coursedir = course_directory(root, assignment, config)
     if student:
         coursedir.student_id = student
+    return coursedir
+
+
+def write_feedback(coursedir: CourseDirectory, assignment: str, student: str | None = None) -> list[Path]:
+    """nbgrader's GenerateFeedback for ``assignment`` in ``coursedir`` (see ``_feedback_course``); the pages."""
     autograded = Path(coursedir.root) / coursedir.autograded_directory
     if not any(autograded.glob(f"*/{assignment}/*.ipynb")):
         raise SystemExit(f"course feedback: nothing autograded for {assignment!r} in {autograded}; "
                          f"run `course grade {assignment}` first")
-    with in_course(root):
-        converter = GenerateFeedback(coursedir=coursedir, config=config)
+    with in_course(Path(coursedir.root)):
+        converter = GenerateFeedback(coursedir=coursedir, config=coursedir.config)
         converter.force = True
         converter.start()
     feedback_dir = Path(coursedir.root) / coursedir.feedback_directory
@@ -82,11 +93,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from autograde.cli import course_root
 
-    root = course_root(args.course)
-    pages = feedback(root, args.assignment, args.student)
+    coursedir = _feedback_course(course_root(args.course), args.assignment, args.student)
+    pages = write_feedback(coursedir, args.assignment, args.student)
     folders = sorted({p.parent.parent.parent for p in pages})
     print(f"wrote {len(pages)} feedback page(s) for {args.assignment} into {', '.join(map(str, folders)) or 'nowhere'}")
-    coursedir = course_directory(root, args.assignment, load_config(root))
     with_pages = {p.parent.parent.name for p in pages}
     submitted = Path(coursedir.root) / coursedir.submitted_directory
     without = sorted(p.parent.name for p in submitted.glob(f"*/{args.assignment}")

@@ -254,7 +254,7 @@ def kernel_env() -> dict[str, str]:
     return {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
-def execute_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600) -> nbformat.NotebookNode:
+def run_as_student(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run every cell in ``folder`` with nbclient (errors kept in the outputs, as a student would see them)."""
     from nbclient import NotebookClient
     from tqdm.auto import tqdm
@@ -293,7 +293,7 @@ def notebook_to_pdf(path: str | os.PathLike, out: str | os.PathLike | None = Non
         except Exception as error:  # nbformat raises several kinds for a broken file
             raise ValueError(f"{path} is not a readable notebook: {error}") from error
         if execute:
-            nb = execute_notebook(nb, path.parent, timeout)
+            nb = run_as_student(nb, path.parent, timeout)
         exporter = ChromiumPDFExporter(browser=str(browser or ""))
         exporter.log = _quiet_nbconvert  # its "alternative text is missing" warning only confuses students
         pdf, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(path.parent),

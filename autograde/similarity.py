@@ -33,6 +33,7 @@ from copydetect.utils import get_token_coverage, highlight_overlap  # noqa: E402
 from nbformat import NotebookNode  # noqa: E402
 from nbgrader.preprocessors import ClearSolutions  # noqa: E402
 
+from autograde.cells import grade_id, is_solution  # noqa: E402
 from autograde.course_dir import course_directory, load_config, report_dir, submitted_students  # noqa: E402
 
 NOISE = defaults.NOISE_THRESHOLD  # shortest match that counts, in tokenized characters (copydetect's 25)
@@ -99,9 +100,7 @@ class Similarity:
 
 def _answer_cells(nb: NotebookNode) -> dict[str, str]:
     """grade_id -> source of the code cells that are nbgrader solution cells."""
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
-            and c.metadata["nbgrader"].get("grade_id")}
+    return {grade_id(c): c.source for c in nb.cells if c.cell_type == "code" and is_solution(c) and grade_id(c)}
 
 
 def collect_answers(root: Path, assignment: str) -> Answers:
@@ -120,9 +119,9 @@ def collect_answers(root: Path, assignment: str) -> Answers:
         source = nbformat.read(path, as_version=4)
         released, _ = clear.preprocess(nbformat.from_dict(source), {})
         template = _answer_cells(released)
-        for grade_id, code in _answer_cells(source).items():
-            task = f"{path.stem}/{grade_id}"
-            found.template[task], found.solution[task] = template[grade_id], code
+        for cell_id, code in _answer_cells(source).items():
+            task = f"{path.stem}/{cell_id}"
+            found.template[task], found.solution[task] = template[cell_id], code
             found.answers[task] = {}
         for student in found.students:
             handed_in = submitted / student / assignment / path.name
@@ -134,8 +133,8 @@ def collect_answers(root: Path, assignment: str) -> Answers:
             except Exception as error:  # any notebook a student broke is listed, never fatal to the class
                 found.skipped.append((student, path.name, f"{type(error).__name__}: {error}"[:300]))
                 continue
-            for grade_id, code in cells.items():
-                task = f"{path.stem}/{grade_id}"
+            for cell_id, code in cells.items():
+                task = f"{path.stem}/{cell_id}"
                 if task in found.template and code.strip() != found.template[task].strip():
                     found.answers[task][student] = code
     return found

@@ -23,7 +23,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from autograde.pdf import execute_notebook  # noqa: E402 (the one place that runs a notebook as a student does)
+from autograde.pdf import run_as_student  # noqa: E402 (the one place that runs a notebook as a student does)
 
 
 def cell_seconds(cell: nbformat.NotebookNode) -> float:
@@ -44,7 +44,7 @@ def run_chapter(folder: Path, timeout: int) -> tuple[float, float, str, list[str
         shutil.copytree(folder, copy)
         nb = nbformat.read(copy / source.name, as_version=4)
         started = time.perf_counter()
-        execute_notebook(nb, copy, timeout)
+        run_as_student(nb, copy, timeout)
         wall = time.perf_counter() - started
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     slowest = max(code, key=cell_seconds)

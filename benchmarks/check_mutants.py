@@ -19,12 +19,12 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograde.config import Limits
-
-from autograde.grading.execute import execute_notebook
+from autograde.cells import has_error
+from autograde.check.metadata_lint import tasks
 from autograde.check.mutate import equivalent_ids, mutants, select
 from autograde.check.mutation_run import CellTimeouts, instrument, read_results
-from autograde.check.metadata_lint import tasks
+from autograde.config import CELL_TIMEOUT, MUTANT_TIMEOUT, Limits
+from autograde.grading.execute import execute_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,16 +36,16 @@ def main() -> None:
     args = parser.parse_args()
     nb = nbformat.read(args.notebook, as_version=4)
     env = {k: v for k, v in os.environ.items() if k.startswith("COURSE_")}
-    limits = Limits(cell_timeout=120, notebook_timeout=1800)
+    limits = Limits(cell_timeout=CELL_TIMEOUT, notebook_timeout=1800)  # one run of every mutant takes long
     plan = {t.answer_id: (t, select(mutants(nb.cells[t.answer_index].source), args.mutants)) for t in tasks(nb)}
     equivalent = {t.answer_id: equivalent_ids(nb.cells[t.answer_index].source) for t, _ in plan.values()}
     count = sum(len(found) for _, found in plan.values())
 
     start = time.monotonic()
-    result = execute_notebook(nbformat.writes(instrument(nb, plan, 20)), limits, env=env,
-                              execute_options={"timeout_func": CellTimeouts(120)})
+    result = execute_notebook(nbformat.writes(instrument(nb, plan, MUTANT_TIMEOUT)), limits, env=env,
+                              execute_options={"timeout_func": CellTimeouts(CELL_TIMEOUT)})
     in_kernel = time.monotonic() - start
-    _, results, _, _ = read_results(result.notebook, plan, equivalent)
+    _, results, _, _ = read_results(result.notebook_json, plan, equivalent)
     killed_in_kernel = {r.mutant.id for r in results if r.status == "killed"}
 
     start = time.monotonic()
@@ -56,8 +56,8 @@ def main() -> None:
             for mutant in found:
                 copy = nbformat.from_dict(nb)
                 copy.cells[task.answer_index].source = mutant.source
-                executed = nbformat.reads(execute_notebook(nbformat.writes(copy), limits, env=env).notebook, as_version=4)
-                if any(o.get("output_type") == "error" for i in task.test_indices for o in executed.cells[i].outputs):
+                executed = nbformat.reads(execute_notebook(nbformat.writes(copy), limits, env=env).notebook_json, as_version=4)
+                if any(has_error(executed.cells[i]) for i in task.test_indices):
                     killed_per_run.add(mutant.id)
                 bar.update()
     per_run = time.monotonic() - start

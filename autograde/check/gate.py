@@ -25,18 +25,26 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import nbformat
+from nbformat import NotebookNode
 from tqdm import tqdm
+from traitlets.config import Config
 
-from autograde.course_dir import course_directory, in_course, load_config, source_assignments
-from autograde.grading.execute import ExecutionResult
+from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer, is_test
+from autograde.check.metadata_lint import metadata_problems, tasks
 from autograde.check.mutate import bound_names, equivalent_ids, mutants, select
 from autograde.check.mutation_run import CellTimeouts, MutantResult, instrument, read_results
+from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT
+from autograde.course_dir import course_directory, in_course, load_config, source_assignments
+from autograde.grading.execute import ExecutionResult
 from autograde.grading.pool import ExecuteSettings, run_local
-from autograde.grading.prepare import Job, make_autograder, prepare_submission
+from autograde.grading.prepare import Job, Reference, Submission, make_autograder, prepare_submission
 from autograde.grading.score import cell_scores, score_notebook
-from autograde.check.metadata_lint import is_answer, is_test, metadata_problems, tasks
+
+if TYPE_CHECKING:
+    from nbgrader.apps import NbGraderAPI
 
 SOLUTION, STUDENT = "solution", "student-version"  # the two made-up students in the scratch course
 
@@ -46,9 +54,9 @@ class CheckSettings:
     """Knobs of one ``course check`` run (defaults fit CI: 2 cores, the whole course in minutes)."""
 
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    max_mutants: int | None = 12  # per task; taken in turn from every operator
-    mutant_timeout: float = 20.0  # seconds per injected cell, so an endless mutant cannot hang the check
-    time_limit: float = 60.0  # seconds the solution notebook may take under grading
+    max_mutants: int | None = MAX_MUTANTS  # per task; None: every mutant
+    mutant_timeout: float = MUTANT_TIMEOUT
+    time_limit: float = SOLUTION_TIME_LIMIT
     mutate: bool = True
     kernel_manager_class: str | None = None  # None: as `course grade` (config, else the sandbox when usable)
     progress: bool = True
@@ -59,7 +67,7 @@ class NotebookCheck:
     """What ``course check`` found for one source notebook; ``problems`` empty means it passed."""
 
     assignment: str
-    notebook: str
+    notebook: str  # file name without .ipynb
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     solution_score: float | None = None
@@ -71,22 +79,150 @@ class NotebookCheck:
 
     @property
     def ok(self) -> bool:
+        """Whether the notebook passed every part of the check."""
         return not self.problems
 
     def __repr__(self) -> str:
         return f"NotebookCheck({self.assignment}/{self.notebook}: {'ok' if self.ok else f'{len(self.problems)} problem(s)'})"
 
 
-def _settings(config, chosen: str | None) -> ExecuteSettings:
-    """Execution settings as ``course grade`` builds them, plus per-cell limits for the injected cells."""
-    settings = ExecuteSettings.for_course(config, kernel_manager_class=chosen)
-    if settings.kernel_manager_class is None:
-        from autograde import sandbox
+# --- every call into autograde.grading, in one place: the scratch course graded as `course grade` does
 
-        if sandbox.bwrap_status()[0] is not None:
-            settings.kernel_manager_class = "autograde.sandbox.SandboxKernelManager"
-    settings.execute_options["timeout_func"] = CellTimeouts(settings.limits.cell_timeout)
-    return settings
+@dataclass
+class _Grading:
+    """``course grade``'s own path through the scratch course: prepare, execute, score, read the scores."""
+
+    scratch: Path
+    config: Config
+    execute: ExecuteSettings
+    workers: int
+    converters: dict = field(default_factory=dict)  # assignment -> (NbgraderAutograde, Reference)
+
+    @classmethod
+    def for_course(cls, scratch: Path, config: Config, settings: CheckSettings) -> _Grading:
+        """Execution settings as ``course grade`` builds them, plus per-cell limits for the injected cells."""
+        execute = ExecuteSettings.for_course(config, kernel_manager_class=settings.kernel_manager_class)
+        if execute.kernel_manager_class is None:
+            from autograde import sandbox
+
+            if sandbox.bwrap_status()[0] is not None:
+                execute.kernel_manager_class = "autograde.sandbox.SandboxKernelManager"
+        execute.execute_options["timeout_func"] = CellTimeouts(execute.limits.cell_timeout)
+        return cls(scratch, config, execute, settings.workers)
+
+    def prepare(self, assignment: str, student: str, notebooks: list[str]) -> Submission:
+        """One made-up student's submitted notebooks, sanitised into jobs (inside ``in_course``)."""
+        if assignment not in self.converters:
+            autograde = make_autograder(course_directory(self.scratch, assignment, self.config), self.config)
+            self.converters[assignment] = (autograde, Reference.load(autograde, assignment, notebooks))
+        autograde, reference = self.converters[assignment]
+        return prepare_submission(autograde, reference, student)
+
+    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, ExecutionResult]]:
+        """Execute the jobs in the worker pool, yielding each as it finishes."""
+        for job, result, _ in run_local(jobs, self.execute, self.workers):
+            yield job, result
+
+    def run_one(self, job: Job) -> ExecutionResult:
+        """Execute one job here, outside the pool."""
+        return self.execute.run(job)
+
+    def score(self, job: Job, result: ExecutionResult) -> None:
+        """Score an executed notebook into the scratch gradebook, as ``course grade`` does."""
+        score_notebook(self.converters[job.assignment][0], job.assignment, job.student, job.notebook, result)
+
+    def scores(self, assignment: str, student: str, notebook: str) -> dict[str, tuple[float, float]]:
+        """Cell grade_id -> (points, most) of one notebook of one made-up student, from the gradebook."""
+        coursedir = course_directory(self.scratch, assignment, self.config)
+        return {r["cell"]: (r["auto_score"] or 0.0, r["max_score"])
+                for r in cell_scores(coursedir.db_url, coursedir.course_id, assignment)
+                if r["student"] == student and r["notebook"] == notebook and r["auto_score"] is not None}
+
+    @staticmethod
+    def finished(result: ExecutionResult) -> bool:
+        """Whether every cell ran (cells may still have raised)."""
+        return result.status == "ok"
+
+
+# --- reading executed notebooks
+
+def solution_problems(executed: NotebookNode) -> list[str]:
+    """Cells of the executed solution that raised: it must run clean."""
+    problems = []
+    for index, cell in enumerate(executed.cells):
+        error = first_error(cell)
+        if error is not None:
+            problems.append(f"the solution raises in {grade_id(cell, index)}: {error}")
+    return problems
+
+
+def student_problems(executed: NotebookNode, source: NotebookNode) -> list[str]:
+    """Test cells of the executed student version that fail for another reason than a NotImplementedError stub.
+
+    A NameError counts as caused by a stub when the name is one an answer cell of the solution defines
+    (def, class, assignment; not an import) or one a cell that failed earlier would have defined.
+    """
+    allowed = {name for cell in source.cells if is_answer(cell) for name in bound_names(cell.source)}
+    problems = []
+    for index, cell in enumerate(executed.cells):
+        error = first_error(cell) if cell.cell_type == "code" else None
+        if error is None:
+            continue
+        if is_test(cell) and not _caused_by_a_stub(error, allowed):
+            if error.ename == NOT_RUN:
+                problems.append(f"the student version stopped before {grade_id(cell, index)}: {error.message}")
+            else:
+                problems.append(f"test cell {grade_id(cell, index)} crashes on its own in the student version: {error}")
+        allowed.update(bound_names(cell.source))  # a cell that failed never defined these names
+    return problems
+
+
+def _caused_by_a_stub(error: CellError, allowed: set[str]) -> bool:
+    """A NotImplementedError, or a NameError for a name an answer (or an earlier failed cell) defines."""
+    missing = re.match(r"name '(\w+)' is not defined", error.message)
+    if error.ename == "NotImplementedError" or "NotImplementedError" in error.traceback:
+        return True
+    return error.ename == "NameError" and missing is not None and missing.group(1) in allowed
+
+
+# --- the procedure: lint, generate, prepare, run (with mutants), judge
+
+@dataclass
+class _Plan:
+    """One notebook's check in progress: its source, mutation plan, prepared jobs and their results."""
+
+    check: NotebookCheck
+    source: NotebookNode
+    solution_job: Job | None = None
+    student_job: Job | None = None
+    plan: dict = field(default_factory=dict)  # answer id -> (task, mutants)
+    equivalent: dict = field(default_factory=dict)  # answer id -> {mutant id: why it is equivalent}
+    solution_result: ExecutionResult | None = None
+    student_result: ExecutionResult | None = None
+
+
+def check_assignments(root: Path, assignments: list[str] | None = None, settings: CheckSettings | None = None,
+                      workdir: Path | None = None) -> list[NotebookCheck]:
+    """Check the source notebooks of ``assignments`` (default: all) in course ``root``; see the module doc."""
+    settings = settings or CheckSettings()
+    root = Path(root).resolve()
+    wanted = _wanted_assignments(root, assignments)
+    with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
+        folder = Path(workdir).resolve() if workdir else Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        return _check_scratch_course(_scratch_course(root, wanted, folder), wanted, settings)
+
+
+def _wanted_assignments(root: Path, assignments: list[str] | None) -> list[str]:
+    """The assignments asked for (default: every one with source notebooks); exits naming any unknown."""
+    coursedir = course_directory(root, config=load_config(root))
+    available = source_assignments(coursedir)
+    wanted = list(assignments or available)
+    unknown = [a for a in wanted if a not in available]
+    if not wanted or unknown:
+        raise SystemExit(f"course check: no source notebooks for {unknown or 'any assignment'} in "
+                         f"{Path(coursedir.root) / coursedir.source_directory}; available: {available}")
+    return wanted
 
 
 def _scratch_course(root: Path, assignments: list[str], folder: Path) -> Path:
@@ -103,181 +239,48 @@ def _scratch_course(root: Path, assignments: list[str], folder: Path) -> Path:
     return folder
 
 
-def _first_error(cell) -> tuple[str, str, str]:
-    """(ename, first line of evalue, traceback text) of a cell's first error output, or empty strings."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            value = str(output.get("evalue", "")).strip().splitlines()
-            return output.get("ename", ""), value[0] if value else "", "\n".join(output.get("traceback", []))
-    return "", "", ""
-
-
-def _name_of(cell, index: int) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
-
-
-def solution_problems(executed: nbformat.NotebookNode) -> list[str]:
-    """Cells of the executed solution that raised: it must run clean."""
-    problems = []
-    for index, cell in enumerate(executed.cells):
-        ename, value, _ = _first_error(cell)
-        if ename:
-            problems.append(f"the solution raises in {_name_of(cell, index)}: {ename}: {value}")
-    return problems
-
-
-def student_problems(executed: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[str]:
-    """Test cells of the executed student version that fail for another reason than a NotImplementedError stub.
-
-    A NameError counts as caused by a stub when the name is one an answer cell of the solution defines
-    (def, class, assignment; not an import) or one a cell that failed earlier would have defined.
-    """
-    allowed = {name for cell in source.cells if is_answer(cell) for name in bound_names(cell.source)}
-    problems = []
-    for index, cell in enumerate(executed.cells):
-        if cell.cell_type != "code":
-            continue
-        ename, value, traceback = _first_error(cell)
-        if not ename:
-            continue
-        if is_test(cell):
-            missing = re.match(r"name '(\w+)' is not defined", value)
-            if ename == "NotImplementedError" or "NotImplementedError" in traceback:
-                pass
-            elif ename == "NameError" and missing and missing.group(1) in allowed:
-                pass
-            elif ename == "NotRunError":
-                problems.append(f"the student version stopped before {_name_of(cell, index)}: {value}")
-            else:
-                problems.append(f"test cell {_name_of(cell, index)} crashes on its own in the student version: "
-                                f"{ename}: {value}")
-        allowed.update(bound_names(cell.source))  # a cell that failed never defined these names
-    return problems
-
-
-def _scores(rows: list[dict], student: str, notebook: str) -> dict[str, tuple[float, float]]:
-    return {r["cell"]: (r["auto_score"] or 0.0, r["max_score"]) for r in rows
-            if r["student"] == student and r["notebook"] == notebook and r["auto_score"] is not None}
-
-
-@dataclass
-class _Plan:
-    """One notebook's mutation plan and the prepared jobs that run it."""
-
-    check: NotebookCheck
-    solution_job: Job | None = None
-    student_job: Job | None = None
-    plan: dict = field(default_factory=dict)
-    equivalent: dict = field(default_factory=dict)
-    source: nbformat.NotebookNode | None = None
-    solution_result: ExecutionResult | None = None
-    student_result: ExecutionResult | None = None
-
-
-def _plan_mutants(check: NotebookCheck, job: Job, settings: CheckSettings) -> tuple[dict, dict, Job]:
-    """The tasks and mutants of a prepared solution notebook, and the instrumented job that runs them."""
-    nb = nbformat.reads(job.notebook_json, as_version=4)
-    plan, equivalent = {}, {}
-    for task in tasks(nb):
-        source = nb.cells[task.answer_index].source
-        found = mutants(source) if settings.mutate else []
-        plan[task.answer_id] = (task, select(found, settings.max_mutants))
-        notes = equivalent_ids(source)
-        equivalent[task.answer_id] = notes
-        known = {m.id for m in found}
-        for stale in sorted(set(notes) - known):
-            check.warnings.append(f"{task.answer_id}: equivalent-mutant note {stale!r} matches no mutant (code changed?)")
-    check.task_ids = list(plan)
-    instrumented = instrument(nb, plan, settings.mutant_timeout)
-    return plan, equivalent, replace(job, notebook_json=nbformat.writes(instrumented))
-
-
-def check(root: Path, assignments: list[str] | None = None, settings: CheckSettings | None = None,
-          workdir: Path | None = None) -> list[NotebookCheck]:
-    """Check the source notebooks of ``assignments`` (default: all) in course ``root``; see the module doc."""
-    settings = settings or CheckSettings()
-    root = Path(root).resolve()
-    config = load_config(root)
-    coursedir = course_directory(root, config=config)
-    available = source_assignments(coursedir)
-    wanted = list(assignments or available)
-    unknown = [a for a in wanted if a not in available]
-    if not wanted or unknown:
-        raise SystemExit(f"course check: no source notebooks for {unknown or 'any assignment'} in "
-                         f"{Path(coursedir.root) / coursedir.source_directory}; available: {available}")
-    with tempfile.TemporaryDirectory(prefix="course-check-") as scratch:
-        folder = Path(workdir).resolve() if workdir else Path(scratch)
-        folder.mkdir(parents=True, exist_ok=True)
-        return _check_in(root, _scratch_course(root, wanted, folder), wanted, settings)
-
-
-def _check_in(root: Path, scratch: Path, wanted: list[str], settings: CheckSettings) -> list[NotebookCheck]:
+def _check_scratch_course(scratch: Path, wanted: list[str], settings: CheckSettings) -> list[NotebookCheck]:
+    """Every step for every notebook of ``wanted`` in the scratch course; one NotebookCheck per notebook."""
     from nbgrader.apps import NbGraderAPI
 
     config = load_config(scratch)
     api = NbGraderAPI(coursedir=course_directory(scratch, config=config), config=config)
-    execute = _settings(config, settings.kernel_manager_class)
+    grading = _Grading.for_course(scratch, config, settings)
     plans: dict[tuple[str, str], _Plan] = {}
-    converters = {}
-    source_dir = scratch / course_directory(scratch, config=config).source_directory
     for assignment in wanted:
-        notebooks = sorted((source_dir / assignment).glob("*.ipynb"))
-        for path in notebooks:
-            nb = nbformat.read(path, as_version=4)
-            plans[(assignment, path.stem)] = _Plan(NotebookCheck(assignment, path.stem, metadata_problems(nb)), source=nb)
-        why = _generate(api, scratch, assignment)
-        if why:
-            for path in notebooks:
-                plans[(assignment, path.stem)].check.problems.append(
-                    f"nbgrader could not generate the student version: {why}")
-            continue
-        coursedir = course_directory(scratch, assignment, config)
-        release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
-        for student, folder in ((SOLUTION, source_dir / assignment), (STUDENT, release)):
-            target = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
-            target.mkdir(parents=True, exist_ok=True)
-            for path in notebooks:
-                shutil.copy(folder / path.name, target / path.name)
-        with in_course(scratch):
-            converter = converters[assignment] = make_autograder(coursedir, config)
-            for student in (SOLUTION, STUDENT):
-                submission = prepare_submission(converter, assignment, student, [p.stem for p in notebooks], {})
-                jobs, failures = submission.jobs, submission.failures
-                for failure in failures:
-                    plans[(assignment, failure.notebook)].check.problems.append(f"{student}: {failure.reason}")
-                for job in jobs:
-                    item = plans[(assignment, job.notebook)]
-                    if student == SOLUTION:
-                        item.plan, item.equivalent, item.solution_job = _plan_mutants(item.check, job, settings)
-                    else:
-                        item.student_job = job
-    jobs = [p.solution_job for p in plans.values() if p.solution_job] + \
-           [p.student_job for p in plans.values() if p.student_job]
-    with in_course(scratch), tqdm(total=len(jobs), desc="check", unit="nb", disable=not settings.progress) as bar:
-        for job, result, _ in run_local(jobs, execute, settings.workers):
-            item = plans[(job.assignment, job.notebook)]
-            if job.student == SOLUTION:
-                clean, item.check.mutants, problems, injected = read_results(result.notebook, item.plan, item.equivalent)
-                item.check.problems.extend(problems)
-                item.check.seconds = result.duration - injected
-                result = replace(result, notebook=clean)
-                if result.status != "ok" or solution_problems(nbformat.reads(clean, as_version=4)):
-                    # A mutant may have disturbed the kernel: confirm with a plain run of the solution.
-                    plain = _plain_job(item)
-                    result = execute.run(plain)
-                    item.check.seconds = result.duration
-                    item.check.warnings.append("the solution failed in the run with mutants; scored a plain run instead")
-                item.solution_result = result
-            else:
-                item.student_result = result
-            score_notebook(converters[job.assignment], job.assignment, job.student, job.notebook, result)
-            bar.update()
-    for (assignment, notebook), item in plans.items():
-        _judge(item, scratch, config, settings)
+        plans.update(_prepare_assignment(api, grading, assignment, settings))
+    _run_jobs(plans, grading, settings.progress)
+    for item in plans.values():
+        _judge(item, grading, settings.time_limit)
     return [p.check for p in plans.values()]
 
 
-def _generate(api, scratch: Path, assignment: str) -> str:
+def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str, settings: CheckSettings) -> dict[tuple[str, str], _Plan]:
+    """Lint each notebook, generate the student version, and prepare both made-up students' jobs."""
+    scratch, config = grading.scratch, grading.config
+    source_dir = scratch / course_directory(scratch, config=config).source_directory / assignment
+    notebooks = sorted(source_dir.glob("*.ipynb"))
+    plans = {}
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        plans[(assignment, path.stem)] = _Plan(NotebookCheck(assignment, path.stem, metadata_problems(nb)), nb)
+    why = _generate(api, scratch, assignment)
+    if why:
+        for item in plans.values():
+            item.check.problems.append(f"nbgrader could not generate the student version: {why}")
+        return plans
+    _submit_made_up_students(grading, assignment, source_dir, [p.name for p in notebooks])
+    with in_course(scratch):
+        for student in (SOLUTION, STUDENT):
+            submission = grading.prepare(assignment, student, [p.stem for p in notebooks])
+            for failure in submission.failures:
+                plans[(assignment, failure.notebook)].check.problems.append(f"{student}: {failure.reason}")
+            for job in submission.jobs:
+                _accept_job(plans[(assignment, job.notebook)], job, settings)
+    return plans
+
+
+def _generate(api: NbGraderAPI, scratch: Path, assignment: str) -> str:
     """Run nbgrader's generate step for one assignment (as ``course generate``); '' or why it failed.
 
     One NbGraderAPI for every assignment: its first call sets up the gradebook (seconds), the rest reuse it.
@@ -292,6 +295,71 @@ def _generate(api, scratch: Path, assignment: str) -> str:
     return (errors or lines or ["unknown error"])[-1]
 
 
+def _submit_made_up_students(grading: _Grading, assignment: str, source_dir: Path, names: list[str]) -> None:
+    """The solution and the generated student version, handed in as two students' submissions."""
+    coursedir = course_directory(grading.scratch, assignment, grading.config)
+    release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
+    for student, folder in ((SOLUTION, source_dir), (STUDENT, release)):
+        target = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copy(folder / name, target / name)
+
+
+def _accept_job(item: _Plan, job: Job, settings: CheckSettings) -> None:
+    """Keep a prepared job; the solution's gets the mutation cells of its plan."""
+    if job.student == SOLUTION:
+        item.plan, item.equivalent, item.solution_job = _plan_mutants(item.check, job, settings)
+    else:
+        item.student_job = job
+
+
+def _plan_mutants(check: NotebookCheck, job: Job, settings: CheckSettings) -> tuple[dict, dict, Job]:
+    """The tasks and mutants of a prepared solution notebook, and the instrumented job that runs them."""
+    nb = nbformat.reads(job.notebook_json, as_version=4)
+    plan, equivalent = {}, {}
+    for task in tasks(nb):
+        source = nb.cells[task.answer_index].source
+        found = mutants(source) if settings.mutate else []
+        plan[task.answer_id] = (task, select(found, settings.max_mutants))
+        notes = equivalent[task.answer_id] = equivalent_ids(source)
+        known = {m.id for m in found}
+        for stale in sorted(set(notes) - known):
+            check.warnings.append(f"{task.answer_id}: equivalent-mutant note {stale!r} matches no mutant (code changed?)")
+    check.task_ids = list(plan)
+    instrumented = instrument(nb, plan, settings.mutant_timeout)
+    return plan, equivalent, replace(job, notebook_json=nbformat.writes(instrumented))
+
+
+def _run_jobs(plans: dict[tuple[str, str], _Plan], grading: _Grading, progress: bool) -> None:
+    """Execute every prepared job (solutions first) and score each as it finishes."""
+    jobs = [p.solution_job for p in plans.values() if p.solution_job] + \
+           [p.student_job for p in plans.values() if p.student_job]
+    with in_course(grading.scratch), tqdm(total=len(jobs), desc="check", unit="nb", disable=not progress) as bar:
+        for job, result in grading.run(jobs):
+            item = plans[(job.assignment, job.notebook)]
+            if job.student == SOLUTION:
+                result = item.solution_result = _read_solution_run(item, result, grading)
+            else:
+                item.student_result = result
+            grading.score(job, result)
+            bar.update()
+
+
+def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) -> ExecutionResult:
+    """Take the mutants' verdicts out of the solution's run; the solution's own result is what remains."""
+    clean, item.check.mutants, problems, injected = read_results(result.notebook_json, item.plan, item.equivalent)
+    item.check.problems.extend(problems)
+    item.check.seconds = result.duration - injected
+    result = replace(result, notebook=clean)
+    if not grading.finished(result) or solution_problems(nbformat.reads(clean, as_version=4)):
+        # A mutant may have disturbed the kernel: confirm with a plain run of the solution.
+        result = grading.run_one(_plain_job(item))
+        item.check.seconds = result.duration
+        item.check.warnings.append("the solution failed in the run with mutants; scored a plain run instead")
+    return result
+
+
 def _plain_job(item: _Plan) -> Job:
     """The prepared solution job without the mutation cells (rebuilt from the instrumented one)."""
     nb = nbformat.reads(item.solution_job.notebook_json, as_version=4)
@@ -299,67 +367,78 @@ def _plain_job(item: _Plan) -> Job:
     return replace(item.solution_job, notebook_json=nbformat.writes(nb))
 
 
-def _judge(item: _Plan, scratch: Path, config, settings: CheckSettings) -> None:
+# --- judging: scores and executed notebooks turned into problems, in the order the report lists them
+
+def _judge(item: _Plan, grading: _Grading, time_limit: float) -> None:
     """Turn the scores and executed notebooks of one notebook into problems."""
     check = item.check
     if item.solution_job is None:
         return
-    coursedir = course_directory(scratch, check.assignment, config)
-    rows = cell_scores(coursedir.db_url, coursedir.course_id, check.assignment)
-    solution = _scores(rows, SOLUTION, check.notebook)
-    student = _scores(rows, STUDENT, check.notebook)
-    tests = {cell: most for cell, (_, most) in solution.items() if cell in _test_ids(item.source)}
-    check.max_score = sum(tests.values())
-    check.solution_score = sum(solution[c][0] for c in tests)
-    result = item.solution_result
-    executed = nbformat.reads(result.notebook, as_version=4)
-    if result.status != "ok":
-        check.problems.append(f"the solution did not finish: {result.status}: {result.reason}")
-    check.problems.extend(solution_problems(executed))
-    if check.solution_score < check.max_score:
-        lost = [f"{c} {solution[c][0]:g}/{m:g}" for c, m in tests.items() if solution[c][0] < m]
-        check.problems.append(f"the solution earns {check.solution_score:g}/{check.max_score:g} autograded points "
-                              f"({', '.join(lost)})")
-    if check.seconds is not None and check.seconds > settings.time_limit:
-        check.problems.append(f"the solution takes {check.seconds:.0f} s under grading, over the "
-                              f"{settings.time_limit:g} s limit")
-    student_result = item.student_result
-    if student_result is not None:
-        check.student_score = sum(student.get(c, (0.0, 0.0))[0] for c in tests)
-        if check.student_score > 0:
-            passing = [c for c in tests if student.get(c, (0.0, 0.0))[0] > 0]
-            check.problems.append(f"the student version earns {check.student_score:g} points without any answer "
-                                  f"({', '.join(passing)} pass)")
-        if student_result.status not in ("ok",):
-            check.problems.append(f"the student version did not finish: {student_result.status}: {student_result.reason}")
-        check.problems.extend(student_problems(nbformat.reads(student_result.notebook, as_version=4), item.source))
+    solution = grading.scores(check.assignment, SOLUTION, check.notebook)
+    test_ids = {grade_id(c) for c in item.source.cells if is_test(c)}
+    tests = {cell: most for cell, (_, most) in solution.items() if cell in test_ids}
+    _judge_solution(check, item.solution_result, solution, tests, time_limit)
+    if item.student_result is not None:
+        student = grading.scores(check.assignment, STUDENT, check.notebook)
+        _judge_student(check, item.student_result, student, tests, item.source)
     for mutant in check.mutants:
         if mutant.status in ("survived", "not run"):
             check.problems.append(f"{mutant.task}: mutant {mutant.mutant.id} {mutant.status} "
                                   f"({mutant.mutant.description}):\n{_indent(mutant.mutant.diff)}")
 
 
-def _test_ids(nb: nbformat.NotebookNode) -> set[str]:
-    return {c.metadata["nbgrader"].get("grade_id") for c in nb.cells if is_test(c)}
+def _judge_solution(check: NotebookCheck, result: ExecutionResult, scores: dict[str, tuple[float, float]],
+                    tests: dict[str, float], time_limit: float) -> None:
+    """The solution must finish, raise nowhere, earn every autograded point, and stay within the time limit."""
+    check.max_score = sum(tests.values())
+    check.solution_score = sum(scores[c][0] for c in tests)
+    if not _Grading.finished(result):
+        check.problems.append(f"the solution did not finish: {result.status}: {result.reason}")
+    check.problems.extend(solution_problems(nbformat.reads(result.notebook_json, as_version=4)))
+    if check.solution_score < check.max_score:
+        lost = [f"{c} {scores[c][0]:g}/{most:g}" for c, most in tests.items() if scores[c][0] < most]
+        check.problems.append(f"the solution earns {check.solution_score:g}/{check.max_score:g} autograded points "
+                              f"({', '.join(lost)})")
+    if check.seconds is not None and check.seconds > time_limit:
+        check.problems.append(f"the solution takes {check.seconds:.0f} s under grading, over the "
+                              f"{time_limit:g} s limit")
+
+
+def _judge_student(check: NotebookCheck, result: ExecutionResult, scores: dict[str, tuple[float, float]],
+                   tests: dict[str, float], source: NotebookNode) -> None:
+    """The student version must finish, earn nothing, and fail its tests only through the stubs."""
+    check.student_score = sum(scores.get(c, (0.0, 0.0))[0] for c in tests)
+    if check.student_score > 0:
+        passing = [c for c in tests if scores.get(c, (0.0, 0.0))[0] > 0]
+        check.problems.append(f"the student version earns {check.student_score:g} points without any answer "
+                              f"({', '.join(passing)} pass)")
+    if not _Grading.finished(result):
+        check.problems.append(f"the student version did not finish: {result.status}: {result.reason}")
+    check.problems.extend(student_problems(nbformat.reads(result.notebook_json, as_version=4), source))
 
 
 def _indent(text: str) -> str:
     return "\n".join("      " + line for line in text.splitlines())
 
 
+# --- the command line
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``course check``."""
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every assignment in the source folder")
     parser.add_argument("--workers", type=int, default=None, help="notebooks executed at once (default: CPU count)")
-    parser.add_argument("--max-mutants", type=int, default=12, metavar="N", help="mutants per task (0: no mutation testing)")
-    parser.add_argument("--mutant-timeout", type=float, default=20.0, metavar="S", help="seconds per mutant cell")
-    parser.add_argument("--time-limit", type=float, default=60.0, metavar="S",
-                        help="seconds the solution notebook may take under grading (default 60)")
+    parser.add_argument("--max-mutants", type=int, default=MAX_MUTANTS, metavar="N",
+                        help=f"mutants per task (0: no mutation testing; default {MAX_MUTANTS})")
+    parser.add_argument("--mutant-timeout", type=float, default=MUTANT_TIMEOUT, metavar="S", help="seconds per mutant cell")
+    parser.add_argument("--time-limit", type=float, default=SOLUTION_TIME_LIMIT, metavar="S",
+                        help=f"seconds the solution notebook may take under grading (default {SOLUTION_TIME_LIMIT:g})")
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (default: as course grade)")
     parser.add_argument("--html", metavar="FILE", help="HTML report (default: reports/check.html in the course)")
     parser.add_argument("--workdir", metavar="DIR", help="keep the scratch course (generated and graded notebooks) here")
 
 
 def run(args: argparse.Namespace) -> int:
+    """``course check``: check, print the tables, write the HTML report; 1 when a notebook failed."""
     from autograde.check.report import print_report, write_html
     from autograde.cli import course_root
 
@@ -368,11 +447,13 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"course check: --workers must be at least 1, got {args.workers}")
     if args.max_mutants < 0:
         raise SystemExit(f"course check: --max-mutants must be 0 or more, got {args.max_mutants}")
-    settings = CheckSettings(workers=args.workers or os.cpu_count() or 1, max_mutants=args.max_mutants or None,
-                             mutate=args.max_mutants > 0, mutant_timeout=args.mutant_timeout,
-                             time_limit=args.time_limit, kernel_manager_class=args.kernel_manager)
+    settings = CheckSettings(max_mutants=args.max_mutants or None, mutate=args.max_mutants > 0,
+                             mutant_timeout=args.mutant_timeout, time_limit=args.time_limit,
+                             kernel_manager_class=args.kernel_manager)
+    if args.workers is not None:
+        settings.workers = args.workers
     start = time.monotonic()
-    checks = check(root, args.assignments, settings, Path(args.workdir) if args.workdir else None)
+    checks = check_assignments(root, args.assignments, settings, Path(args.workdir) if args.workdir else None)
     html = Path(args.html) if args.html else root / "reports" / "check.html"
     write_html(checks, html, settings)
     failed = print_report(checks, time.monotonic() - start, html)

@@ -2,8 +2,8 @@
 
 API (kept small on purpose; the sandbox and the dask path build on it):
 
-    execute_notebook(notebook_json, limits=Limits(), *, files=None, env=None,
-                     kernel_manager_class=None, execute_options=None) -> ExecutionResult
+    execute_notebook(notebook_json, limits=Limits(), *, files=None, env=None, kernel_manager_class=None,
+                     execute_options=None, warm=True, run_tag="") -> ExecutionResult
 
 - ``notebook_json``: the notebook as nbformat JSON text, already sanitised by the trusted side
   (``autograde.grading.prepare``).
@@ -14,9 +14,10 @@ API (kept small on purpose; the sandbox and the dask path build on it):
 - ``env``: extra environment variables for the kernel (``NBGRADER_EXECUTION=autograde`` is always set,
   as ``nbgrader autograde`` does).
 - ``kernel_manager_class``: a ``jupyter_client`` (async) kernel manager class, or its dotted name
-  ("autograde.sandbox.SandboxKernelManager"; a name pickles everywhere). Before the kernel starts,
-  ``execute_notebook`` sets ``km.limits`` (the Limits) and ``km.scratch_dir`` (the working directory)
-  on managers that have those attributes, so a sandbox can bind exactly that directory.
+  ("autograde.sandbox.SandboxKernelManager"; a name pickles everywhere). A manager that is a
+  :class:`LimitedKernelManager` (the sandbox's) gets the limits, the scratch directory (the one place
+  it may write), whether to start warm and the run's tag before its kernel starts, and says afterwards
+  which limits stopped the kernel.
 - ``execute_options``: traits of nbgrader's ``Execute`` preprocessor from the course config
   (``c.Execute.*``), e.g. ``extra_arguments``; ``timeout`` there is overridden by ``limits``.
 
@@ -29,7 +30,6 @@ nbgrader's own ``Execute`` preprocessor, one by one, so outputs (and therefore s
 """
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import socket
@@ -37,23 +37,44 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import nbformat
+from nbformat import NotebookNode
 
-from autograde.cells import TIMED_OUT, errors_summary, has_error, mark_not_run
-from autograde.config import Limits
+from autograde.cells import has_error, is_not_run, mark_not_run
+from autograde.config import Limits, resolve_class  # noqa: F401 (resolve_class: where callers found it)
+from autograde.grading.nbgrader_adapter import start_cell_by_cell
+from autograde.grading.status import Status, execution_verdict, stopped
+
+
+@runtime_checkable
+class LimitedKernelManager(Protocol):
+    """What ``execute_notebook`` hands a kernel manager before its kernel starts, and asks it afterwards.
+
+    ``autograde.sandbox.SandboxKernelManager`` is one; a plain jupyter_client manager is not and gets
+    nothing (the per-cell time limit, nbclient's, still applies)."""
+
+    limits: Limits | None  # what the kernel may use; None fields keep the manager's defaults
+    scratch_dir: str | None  # the kernel's working directory, the only place it may write
+    warm_start: bool  # fork the kernel from a warm zygote where possible
+    run_tag: str  # names the grading run the kernel belongs to (its cgroups carry it)
+
+    def resource_notes(self) -> list[str]:
+        """Limits that stopped or hindered the kernel ("memory limit reached"...)."""
+
 
 @dataclass
 class ExecutionResult:
-    """The executed notebook (JSON) and how the run went: status ok/timeout/crashed/error, and why."""
+    """The executed notebook (JSON) and how the run went: its status, why, and what the limits did."""
 
-    notebook: str  # nbformat JSON; every code cell either ran or carries a NotRunError output
-    status: str  # "ok": every cell ran (cells may have raised), "timeout", "crashed", "error"
+    notebook_json: str  # every code cell either ran or carries a NOT_RUN error output
+    status: Status  # OK: every cell ran (cells may have raised); TIMEOUT, CRASHED, ERROR or FAILED
     reason: str  # one line for people: "" when all cells ran cleanly
     duration: float  # seconds of wall time, kernel start included
     cells_run: int = 0
     cells_failed: int = 0  # code cells with an error output (student exceptions, timeouts, not run)
+    notes: list[str] = field(default_factory=list)  # what the sandbox's limits did (also in reason)
     host: str = field(default_factory=socket.gethostname)
 
     def __repr__(self) -> str:
@@ -61,32 +82,34 @@ class ExecutionResult:
                 f"cells_run={self.cells_run}, cells_failed={self.cells_failed}, host={self.host!r})")
 
 
-def resolve_class(spec: type | str | None) -> type | None:
-    """A class from itself or from its dotted name ("package.module.Class")."""
-    if spec is None or isinstance(spec, type):
-        return spec
-    module_name, _, name = spec.rpartition(".")
-    return getattr(importlib.import_module(module_name), name)
+@dataclass(frozen=True)
+class _KernelHandover:
+    """What the Execute client hands its kernel manager (see LimitedKernelManager)."""
+
+    limits: Limits
+    scratch_dir: str
+    warm_start: bool
+    run_tag: str
 
 
-def _client_class():
-    """nbgrader's Execute, with a hook that hands the limits and scratch dir to the kernel manager."""
+def _execute_client(options: dict[str, Any] | None, manager: type | str | None, handover: _KernelHandover) -> Any:
+    """nbgrader's Execute with the course's options, whose kernel manager receives ``handover``."""
     from nbgrader.preprocessors import Execute
 
-    class _Execute(Execute):
-        limits: Limits | None = None
-        scratch_dir: str | None = None
-        warm_start: bool = True
-
+    class HandingOverExecute(Execute):
         def create_kernel_manager(self):
             km = super().create_kernel_manager()
-            self.last_manager = km  # a sandbox reports which limit stopped the kernel (resource_notes)
-            for name in ("limits", "scratch_dir", "warm_start"):
-                if hasattr(km, name):
-                    setattr(km, name, getattr(self, name))
+            self.last_manager = km
+            if isinstance(km, LimitedKernelManager):
+                for name in ("limits", "scratch_dir", "warm_start", "run_tag"):
+                    setattr(km, name, getattr(handover, name))
             return km
 
-    return _Execute
+    client = HandingOverExecute(**(options or {}))
+    manager = resolve_class(manager)
+    if manager is not None:
+        client.kernel_manager_class = manager
+    return client
 
 
 def _write_files(folder: Path, files: dict[str, bytes]) -> None:
@@ -98,16 +121,10 @@ def _write_files(folder: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(data)
 
 
-def execute_notebook(
-    notebook_json: str,
-    limits: Limits = Limits(),
-    *,
-    files: dict[str, bytes] | None = None,
-    env: dict[str, str] | None = None,
-    kernel_manager_class: type | str | None = None,
-    execute_options: dict[str, Any] | None = None,
-    warm: bool = True,
-) -> ExecutionResult:
+def execute_notebook(notebook_json: str, limits: Limits = Limits(), *, files: dict[str, bytes] | None = None,
+                     env: dict[str, str] | None = None, kernel_manager_class: type | str | None = None,
+                     execute_options: dict[str, Any] | None = None, warm: bool = True,
+                     run_tag: str = "") -> ExecutionResult:
     """Execute every cell of ``notebook_json`` in a fresh kernel; never raises (see the module doc).
 
     ``warm=False`` asks a sandbox that can fork kernels from a warm zygote to start this one cold."""
@@ -115,81 +132,59 @@ def execute_notebook(
     try:
         nb = nbformat.reads(notebook_json, as_version=4)
     except Exception as error:  # noqa: BLE001 - unreadable input is a result, not a crash of the worker
-        return ExecutionResult(notebook_json, "error", f"notebook is not valid JSON/nbformat: {error}", 0.0)
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    status, reason, ran = "ok", "", 0
-    deadline = start + limits.notebook_timeout if limits.notebook_timeout else math.inf
+        return ExecutionResult(notebook_json, Status.ERROR, f"notebook is not valid JSON/nbformat: {error}", 0.0)
     client = None
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         try:
             _write_files(Path(scratch), files or {})
-            client = _client_class()(**(execute_options or {}))
-            manager = resolve_class(kernel_manager_class)
-            if manager is not None:
-                client.kernel_manager_class = manager
-            client.limits, client.scratch_dir, client.warm_start = limits, scratch, warm
-            # The same steps as nbconvert's ExecutePreprocessor.preprocess, but cell by cell so that a
-            # notebook deadline applies and a dead kernel leaves the cells run so far in place.
-            from nbclient import NotebookClient
-
-            NotebookClient.__init__(client, nb)
-            client.reset_execution_trackers()
-            resources = {"metadata": {"path": scratch}}
-            client._check_assign_resources(resources)
-            kernel_env = {**os.environ, **(env or {}), "NBGRADER_EXECUTION": "autograde"}
-            with client.setup_kernel(env=kernel_env):
-                info = client.wait_for_reply(client.kc.kernel_info())
-                if info:
-                    nb.metadata["language_info"] = info["content"]["language_info"]
-                for index, cell in enumerate(nb.cells):
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        status = "timeout"
-                        reason = f"notebook time limit of {limits.notebook_timeout:g} s reached before cell {index}"
-                        mark_not_run(nb.cells[index:], f"notebook time limit of {limits.notebook_timeout:g} s")
-                        break
-                    cell_limit = min(limits.cell_timeout or math.inf, remaining)
-                    client.timeout = None if math.isinf(cell_limit) else max(1, math.ceil(cell_limit))
-                    try:
-                        client.preprocess_cell(cell, resources, index)
-                    except Exception as error:  # noqa: BLE001 - a dead kernel etc. ends the run, not the worker
-                        status, reason = _classify(error, index)
-                        mark_not_run(nb.cells[index:], reason)
-                        break
-                    if cell.cell_type == "code":
-                        ran += 1
-            client.set_widgets_metadata()
+            client = _execute_client(execute_options, kernel_manager_class,
+                                     _KernelHandover(limits, scratch, warm, run_tag))
+            status, reason = _run_cells(client, nb, scratch, {**os.environ, **(env or {})}, limits, start)
         except Exception as error:  # noqa: BLE001 - e.g. the kernel never started
-            status, reason = _classify(error, None)
+            status, reason = stopped(error, None)
             mark_not_run([c for c in nb.cells if c.cell_type == "code" and not c.get("outputs")], reason)
-    failed = sum(has_error(c) for c in code_cells)
-    timed_out = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                 and any(o.get("ename") == TIMED_OUT for o in c.get("outputs", []))]
-    if status == "ok" and timed_out:
-        status = "timeout"
-        reason = f"cell {timed_out[0]} ran past the cell time limit ({limits.cell_timeout:g} s) and was interrupted"
-    elif status == "ok" and failed:
-        reason = errors_summary(nb.cells)
-    notes = getattr(getattr(client, "last_manager", None), "resource_notes", list)()
-    if notes:  # e.g. "memory limit reached": says why the kernel died
-        reason = "; ".join(filter(None, [reason, *notes]))
-    return ExecutionResult(nbformat.writes(nb), status, reason, time.monotonic() - start, ran, failed)
+    manager = getattr(client, "last_manager", None)
+    notes = manager.resource_notes() if isinstance(manager, LimitedKernelManager) else []
+    status, reason = execution_verdict(status, reason, nb.cells, limits.cell_timeout, notes)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    return ExecutionResult(nbformat.writes(nb), status, reason, time.monotonic() - start,
+                           sum(not is_not_run(c) for c in code), sum(has_error(c) for c in code), notes)
 
 
-def _classify(error: BaseException, index: int | None) -> tuple[str, str]:
-    """Status and one-line reason for an exception that stopped a run."""
-    where = f" in cell {index}" if index is not None else ""
-    name = type(error).__name__
-    text = str(error).strip().splitlines()
-    detail = text[0] if text else ""
-    if name == "DeadKernelError":
-        return "crashed", f"kernel died{where}: {detail}" if detail else f"kernel died{where}"
-    if name in ("CellTimeoutError", "TimeoutError"):
-        return "timeout", f"timed out{where}: {detail}"
-    return "error", f"{name}{where}: {detail}"
+def _run_cells(client: Any, nb: NotebookNode, scratch: str, env: dict[str, str], limits: Limits,
+               start: float) -> tuple[Status, str]:
+    """Start the kernel and run the cells one by one until the end, a dead kernel or the notebook limit.
+
+    The same steps as nbconvert's ExecutePreprocessor.preprocess, but cell by cell so that a notebook
+    deadline applies and a dead kernel leaves the cells run so far in place."""
+    resources = {"metadata": {"path": scratch}}
+    start_cell_by_cell(client, nb, resources)
+    deadline = start + limits.notebook_timeout if limits.notebook_timeout else math.inf
+    status, reason = Status.OK, ""
+    with client.setup_kernel(env={**env, "NBGRADER_EXECUTION": "autograde"}):
+        info = client.wait_for_reply(client.kc.kernel_info())
+        if info:
+            nb.metadata["language_info"] = info["content"]["language_info"]
+        for index, cell in enumerate(nb.cells):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                limit = f"notebook time limit of {limits.notebook_timeout:g} s"
+                status, reason = Status.TIMEOUT, f"{limit} reached before cell {index}"
+                mark_not_run(nb.cells[index:], limit)
+                break
+            cell_limit = min(limits.cell_timeout or math.inf, remaining)
+            client.timeout = None if math.isinf(cell_limit) else max(1, math.ceil(cell_limit))
+            try:
+                client.preprocess_cell(cell, resources, index)
+            except Exception as error:  # noqa: BLE001 - a dead kernel etc. ends the run, not the worker
+                status, reason = stopped(error, index)
+                mark_not_run(nb.cells[index:], reason)
+                break
+    client.set_widgets_metadata()
+    return status, reason
 
 
-def not_run_result(notebook_json: str, status: str, reason: str, duration: float = 0.0) -> ExecutionResult:
+def not_run_result(notebook_json: str, status: Status, reason: str, duration: float = 0.0) -> ExecutionResult:
     """The result for a notebook that never ran (its worker died): every code cell marked not run."""
     nb = nbformat.reads(notebook_json, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]

@@ -11,122 +11,35 @@ attention (exit code 1). Each notebook's status, reason and time go to
 from __future__ import annotations
 
 import argparse
-import json
+import copy
 import os
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 import nbformat
 from nbgrader.api import Assignment, Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from autograde.grading import bindings, tamper
-from autograde import sandbox
-from autograde.sandbox import zygote
-from autograde.course_dir import course_directory, in_course, load_config, report_dir, submitted_students
-from autograde.config import Limits
-from autograde.cells import errors_summary, has_error
-from autograde.grading.pool import ExecuteSettings, run_dask, run_local
-from autograde.grading.prepare import Submission, Unusable, make_autograder, notebook_owners, prepare_submission
+from autograde.config import MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, Limits, \
+    configured_cell_timeout
+from autograde.course_dir import course_directory, in_course, load_config, submitted_students
+from autograde.grading import tamper
+from autograde.grading.execute import ExecutionResult
+from autograde.grading.nbgrader_adapter import NbgraderAutograde
+from autograde.grading.pool import ExecuteSettings, Finished, run_dask, run_local
+from autograde.grading.prepare import Job, Reference, Submission, Unusable, make_autograder, notebook_owners, \
+    prepare_submission
+from autograde.grading.records import GradeSummary, NotebookRecord, previous_records, save_records
 from autograde.grading.score import record_zero, score_notebook, student_totals
+from autograde.grading.status import Status, grading_verdict
 from autograde.grading.transaction import StudentTransaction, is_pending
-
-
-# Statuses of a notebook that was graded (it has its grade) and of things that need the instructor.
-GRADED = ("ok", "raised", "timeout", "crashed", "error", "failed", "tampered", "missing")
-# What the instructor must act on: the summary lists them and the exit code is 1. "failed": the notebook
-# could not run at all (0-byte, foreign, a worker that died twice); it scores 0 meanwhile and the student
-# stays pending, so the next run grades them again once it is fixed. "empty" and "pending" have no new grade.
-ATTENTION = ("failed", "ignored", "empty", "pending")
-UNGRADED = ("empty", "pending")
-
-
-@dataclass
-class NotebookRecord:
-    """How one student's notebook was graded (``status`` in GRADED), or why it was not (in ATTENTION)."""
-
-    student: str
-    notebook: str
-    status: str
-    reason: str
-    duration: float
-    attempts: int = 1
-    host: str = ""
-    score: float = 0.0
-    max_score: float = 0.0
-    graded_at: float = 0.0  # when this run recorded it (seconds since the epoch); course report spots later regrades
-
-    @property
-    def label(self) -> str:
-        return f"{self.student}/{self.notebook}" if self.notebook else self.student
-
-
-@dataclass
-class GradeSummary:
-    """What one ``course grade`` run did."""
-
-    assignment: str
-    records: list[NotebookRecord] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # students already graded (re-run without --force)
-    seconds: float = 0.0
-    workers: str = ""
-
-    @property
-    def attention(self) -> list[NotebookRecord]:
-        """Records the instructor must act on: extra notebooks, empty folders, grades not recorded."""
-        return [r for r in self.records if r.status in ATTENTION]
-
-    def line(self) -> str:
-        graded = [r for r in self.records if r.status in GRADED]
-        counts = Counter(r.status for r in graded)
-        statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing graded"
-        students = {r.student for r in graded}
-        score = (sum(r.score for r in graded) / len(students)) if students else 0.0
-        best = max((sum(r.max_score for r in graded if r.student == s) for s in students), default=0.0)
-        skipped = f", {len(self.skipped)} already graded (use --force to regrade)" if self.skipped else ""
-        attention = f"; {len(self.attention)} need(s) attention (listed above)" if self.attention else ""
-        mean = f"; mean score {score:.2f}/{best:g}" if students else ""
-        return (f"graded {len(students)} submission(s) of {self.assignment} ({len(graded)} notebooks) in "
-                f"{self.seconds:.1f} s on {self.workers}: {statuses}{mean}{skipped}{attention}")
-
-    def __repr__(self) -> str:
-        return f"GradeSummary({self.line()!r})"
-
-
-def _status(result_status: str, cells_failed: int) -> str:
-    return "raised" if result_status == "ok" and cells_failed else result_status
-
-
-def _save(root: Path, assignment: str, student: str, records: list[NotebookRecord]) -> Path:
-    """Replace ``student``'s records in results.json (written to a temporary name, then renamed)."""
-    path = report_dir(root, assignment) / "results.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(path.read_text()) if path.exists() else []
-    kept = [r for r in old if r["student"] != student]
-    merged = sorted(kept + [asdict(r) for r in records], key=lambda r: (r["student"], r["notebook"]))
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(merged, indent=1))
-    os.replace(temporary, path)
-    return path
-
-
-def _previous_records(root: Path, assignment: str, student: str) -> list[NotebookRecord]:
-    path = report_dir(root, assignment) / "results.json"
-    old = json.loads(path.read_text()) if path.exists() else []
-    return [NotebookRecord(**r) for r in old if r["student"] == student and r["status"] not in UNGRADED]
-
-
-@dataclass
-class _Open:
-    """A student whose notebooks are executing: their transaction, submission and results so far."""
-
-    transaction: StudentTransaction
-    submission: Submission
-    results: list = field(default_factory=list)
+from autograde.sandbox import bwrap_status
+from autograde.sandbox.zygote import PRELOAD
 
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,
@@ -141,40 +54,50 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     root = Path(root).resolve()
     config = load_config(root)
     coursedir = course_directory(root, assignment, config)
-    students = submitted_students(coursedir, assignment)
-    if only:
-        unknown = sorted(set(only) - set(students))
-        if unknown:
-            raise SystemExit(f"course grade: no submission of {assignment} from {', '.join(unknown)} in "
-                             f"{Path(coursedir.root) / coursedir.submitted_directory}")
-        students = [s for s in students if s in only]
-    if not students:
-        raise SystemExit(f"course grade: no submissions in {Path(coursedir.root) / coursedir.submitted_directory}"
-                         f"/<student>/{assignment}/; collect them first (nbgrader's layout)")
-    summary = GradeSummary(assignment, workers=scheduler or f"{workers or os.cpu_count() or 1} local worker(s)")
+    students = _chosen_students(coursedir, assignment, only)
+    workers = workers or os.cpu_count() or 1
+    summary = GradeSummary(assignment, workers=scheduler or f"{workers} local worker(s)")
     start = time.monotonic()
     with in_course(root):
         expected = _check_gradebook(coursedir, assignment)
-        converter = make_autograder(coursedir, config)
-        pending = [s for s in students if force or _needs_grading(converter, assignment, s)]
+        autograde = make_autograder(coursedir, config)
+        pending = [s for s in students if force or _needs_grading(autograde, assignment, s)]
         summary.skipped = [s for s in students if s not in pending]
         if pending:
+            reference = Reference.load(autograde, assignment, expected, notebook_owners(coursedir))
             settings = _execute_settings(config, limits, kernel_manager_class, require_sandbox, assignment, scheduler,
-                                         workers or os.cpu_count() or 1)
-            settings.warm = not cold_start if cold_start is not None else _warm_start_pays(coursedir, assignment)
-            _grade_students(root, converter, assignment, pending, expected, settings, summary,
-                            workers or os.cpu_count() or 1, scheduler, progress)
+                                         workers)
+            settings.warm = not cold_start if cold_start is not None else _warm_start_pays(reference)
+            execute = ((lambda jobs: run_dask(jobs, settings, scheduler)) if scheduler
+                       else (lambda jobs: run_local(jobs, settings, workers)))
+            _ClassRun(root, autograde, reference, summary, progress).grade(pending, execute)
     summary.records.sort(key=lambda r: (r.student, r.notebook))
     summary.seconds = time.monotonic() - start
     return summary
 
 
-def _execute_settings(config, limits, kernel_manager_class, require_sandbox, assignment, scheduler, workers):
+def _chosen_students(coursedir: CourseDirectory, assignment: str, only: list[str] | None) -> list[str]:
+    """The students with a submission of ``assignment`` (just ``only``, if given); a clear exit when none."""
+    students = submitted_students(coursedir, assignment)
+    submitted = Path(coursedir.root) / coursedir.submitted_directory
+    if only:
+        unknown = sorted(set(only) - set(students))
+        if unknown:
+            raise SystemExit(f"course grade: no submission of {assignment} from {', '.join(unknown)} in {submitted}")
+        students = [s for s in students if s in only]
+    if not students:
+        raise SystemExit(f"course grade: no submissions in {submitted}/<student>/{assignment}/; "
+                         f"collect them first (nbgrader's layout)")
+    return students
+
+
+def _execute_settings(config, limits: Limits | None, kernel_manager_class: str | None, require_sandbox: bool,
+                      assignment: str, scheduler: str | None, workers: int) -> ExecuteSettings:
     """How kernels run: the config's Execute options, the limits, a sandbox, one torch thread per core share."""
     # A sandbox named in the config (c.Execute.kernel_manager_class) applies here as in `nbgrader autograde`.
     settings = ExecuteSettings.for_course(config, limits, kernel_manager_class)
     settings.kernel_manager_class = settings.kernel_manager_class or _sandbox_manager(require_sandbox)
-    settings.env["COURSE_GRADE_RUN"] = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
+    settings.run_tag = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
     if not scheduler and "OMP_NUM_THREADS" not in os.environ:
         # Kernels running side by side share the cores: torch's default of one thread per core in
         # every kernel oversubscribes them and makes small matrix work many times slower.
@@ -182,21 +105,13 @@ def _execute_settings(config, limits, kernel_manager_class, require_sandbox, ass
     return settings
 
 
-def _warm_start_pays(coursedir, assignment: str) -> bool:
+def _warm_start_pays(reference: Reference) -> bool:
     """Whether the assignment's notebooks import what the zygote preloads (torch, pandas, course...).
 
     Forking from the zygote saves seconds per kernel when a notebook imports torch, but the zygote
     itself takes seconds to import it: for plain Python notebooks a cold kernel is quicker."""
-    heavy = {name.split(".")[0] for name in zygote.PRELOAD} - {"IPython", "ipykernel"}
-    folder = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
-    for path in folder.glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type == "code":
-                found, stars = bindings.imports(cell.source)
-                modules = [spec[1] for spec in found.values()] + stars
-                if any(module.split(".")[0] in heavy for module in modules):
-                    return True
-    return False
+    heavy = {name.split(".")[0] for name in PRELOAD} - {"IPython", "ipykernel"}
+    return bool(reference.imports() & heavy)
 
 
 def _check_gradebook(coursedir, assignment: str) -> list[str]:
@@ -220,130 +135,174 @@ def _check_gradebook(coursedir, assignment: str) -> list[str]:
     return names
 
 
-def _needs_grading(converter, assignment: str, student: str) -> bool:
+def _needs_grading(autograde: NbgraderAutograde, assignment: str, student: str) -> bool:
     """Never graded, left half-done by an interrupted run, or handed in again since (nbgrader's timestamp rule)."""
-    dest = converter.graded_folder(assignment, student)
+    dest = autograde.graded_folder(assignment, student)
     if is_pending(dest):
         return True
     try:
-        new = converter.coursedir.get_existing_timestamp(converter._format_source(assignment, student))
-        old = converter.coursedir.get_existing_timestamp(str(dest))
+        new = autograde.coursedir.get_existing_timestamp(str(autograde.submitted_folder(assignment, student)))
+        old = autograde.coursedir.get_existing_timestamp(str(dest))
     except Exception:  # noqa: BLE001 - an unreadable timestamp.txt: prepare says what is wrong with it
         return True
     return new is not None and old is not None and new > old
 
 
-def _grade_students(root, converter, assignment, students, expected, settings, summary, workers, scheduler, progress):
-    """Prepare, execute and record ``students``; each student's grade is committed as soon as it is complete."""
-    coursedir = converter.coursedir
-    owners = notebook_owners(coursedir)
-    opened: dict[str, _Open] = {}
-    seals: dict[tuple[str, str], tamper.Seal] = {}
-    total = sum(len(list(Path(converter._format_source(assignment, s)).glob("*.ipynb"))) for s in students)
-    bar = tqdm(total=total, desc=f"grade {assignment}", unit="nb", disable=not progress)
+@dataclass
+class _Graded:
+    """One executed notebook, verified and judged: what commit scores and records."""
 
-    def finish(student: str, records: list[NotebookRecord]) -> None:
-        summary.records.extend(records)
-        _save(root, assignment, student, records)
-        bar.update(len(records))
+    job: Job
+    result: ExecutionResult
+    attempts: int
+    status: Status
+    reason: str
 
-    def jobs():
+
+@dataclass
+class _Open:
+    """A student whose notebooks are executing: their transaction, submission and results so far."""
+
+    transaction: StudentTransaction
+    submission: Submission
+    graded: list[_Graded] = field(default_factory=list)
+
+
+class _ClassRun:
+    """One run over the pending students: prepare each, execute their notebooks, commit each student whole."""
+
+    def __init__(self, root: Path, autograde: NbgraderAutograde, reference: Reference, summary: GradeSummary,
+                 progress: bool):
+        self.root, self.autograde, self.reference, self.summary = root, autograde, reference, summary
+        self.assignment = reference.assignment
+        self.opened: dict[str, _Open] = {}
+        self.seals: dict[tuple[str, str], tamper.Seal] = {}
+        self.progress = progress
+
+    def __repr__(self) -> str:
+        return f"_ClassRun({self.assignment}, {len(self.opened)} students open)"
+
+    def grade(self, students: list[str], execute: Callable[[Iterable[Job]], Iterator[Finished]]) -> None:
+        """Prepare, execute and record ``students``; each student's grade is committed as soon as it is complete."""
+        total = sum(len(list(self.autograde.submitted_folder(self.assignment, s).glob("*.ipynb"))) for s in students)
+        with tqdm(total=total, desc=f"grade {self.assignment}", unit="nb", disable=not self.progress) as self.bar:
+            for job, result, attempts in execute(self.jobs(students)):
+                self.receive(job, result, attempts)
+
+    def finish(self, student: str, records: list[NotebookRecord]) -> None:
+        self.summary.records.extend(records)
+        save_records(self.root, self.assignment, student, records)
+        self.bar.update(len(records))
+
+    def jobs(self, students: list[str]) -> Iterator[Job]:
         """Prepared jobs, one student at a time (what cannot be prepared is recorded on the way)."""
         for student in students:
-            transaction = StudentTransaction(coursedir.db_url, coursedir.course_id, assignment, student,
-                                             converter.graded_folder(assignment, student))
-            try:
-                transaction.begin()
-                converter.staged[(assignment, student)] = str(transaction.staging)
-                submission = prepare_submission(converter, assignment, student, expected, owners)
-            except Unusable as why:  # raised before anything is written
-                transaction.discard()
-                finish(student, _previous_records(root, assignment, student)
-                       + [NotebookRecord(student, "", "empty", str(why), 0.0, 0)])
+            entry = self.open(student)
+            if entry is None:
                 continue
-            except Exception as error:  # noqa: BLE001 - a gradebook locked mid-run, a full disk...
-                finish(student, _abandon(root, assignment, student, transaction, error))
-                continue
-            opened[student] = _Open(transaction, submission)
-            if not submission.jobs:
-                _commit(root, converter, assignment, student, opened.pop(student), finish)
-            for job in submission.jobs:
-                seals[job.key] = _seal(job)  # checkpoint cells whose answers only this process knows
+            if not entry.submission.jobs:
+                self.commit(student)
+            for job in entry.submission.jobs:
+                self.seals[job.key] = _seal(job)  # checkpoint cells whose answers only this process knows
                 yield job
 
-    results = run_dask(jobs(), settings, scheduler) if scheduler else run_local(jobs(), settings, workers)
-    with bar:
-        for job, result, attempts in results:
-            _unseal(result, seals.pop(job.key, None))
-            entry = opened[job.student]
-            entry.results.append((job, result, attempts))
-            if len(entry.results) == len(entry.submission.jobs):
-                _commit(root, converter, assignment, job.student, opened.pop(job.student), finish)
+    def open(self, student: str) -> _Open | None:
+        """Begin the student's transaction and prepare their submission; None when there is nothing to run."""
+        transaction = StudentTransaction(self.autograde.coursedir.db_url, self.autograde.coursedir.course_id,
+                                         self.assignment, student, self.autograde.graded_folder(self.assignment, student))
+        try:
+            transaction.begin()
+            self.autograde.stage(self.assignment, student, transaction.staging)
+            submission = prepare_submission(self.autograde, self.reference, student)
+        except Unusable as why:  # raised before anything is written
+            transaction.discard()
+            self.autograde.stage(self.assignment, student, None)
+            self.finish(student, previous_records(self.root, self.assignment, student)
+                        + [NotebookRecord(student, "", Status.EMPTY, str(why), 0.0, 0)])
+            return None
+        except Exception as error:  # noqa: BLE001 - a gradebook locked mid-run, a full disk...
+            self.autograde.stage(self.assignment, student, None)
+            self.finish(student, self.abandon(student, transaction, error))
+            return None
+        self.opened[student] = _Open(transaction, submission)
+        return self.opened[student]
 
+    def receive(self, job: Job, result: ExecutionResult, attempts: int) -> None:
+        """Verify and judge one executed notebook; commit its student once all their notebooks are back."""
+        result.notebook_json, tampering = tamper.unseal(result.notebook_json, self.seals.pop(job.key))
+        cells = nbformat.reads(result.notebook_json, as_version=4).cells
+        status, reason = grading_verdict(result.status, result.reason, result.notes, cells, tampering, job.notes)
+        entry = self.opened[job.student]
+        entry.graded.append(_Graded(job, result, attempts, status, reason))
+        if len(entry.graded) == len(entry.submission.jobs):
+            self.commit(job.student)
 
-def _commit(root, converter, assignment: str, student: str, entry: _Open, finish) -> None:
-    """Score the student's notebooks into the staging folder and the gradebook, then put the grade in place."""
-    coursedir = converter.coursedir
-    submission, records = entry.submission, []
-    try:
+    def commit(self, student: str) -> None:
+        """Score the student's notebooks into the staging folder and the gradebook, then put the grade in place."""
+        entry = self.opened.pop(student)
+        try:
+            records = self.score(student, entry)
+            save_records(self.root, self.assignment, student, records)  # before the rename: a kill in between regrades
+            entry.transaction.commit(still_pending=any(r.status == Status.FAILED for r in records))
+        except Exception as error:  # noqa: BLE001 - whatever failed, the old grade stays and the student stays pending
+            self.finish(student, self.abandon(student, entry.transaction, error))
+            return
+        finally:
+            self.autograde.stage(self.assignment, student, None)
+        self.autograde.set_permissions(self.assignment, student)
+        self.finish(student, records)
+
+    def score(self, student: str, entry: _Open) -> list[NotebookRecord]:
+        """Write every notebook's grade (0 with a placeholder for those that could not run); the records."""
+        coursedir, submission, records = self.autograde.coursedir, entry.submission, []
         for failure in submission.failures:
-            record_zero(coursedir.db_url, coursedir.course_id, assignment, student, failure.notebook)
-            _write_placeholder(converter, assignment, student, failure.notebook, failure.reason)
-            records.append(NotebookRecord(student, failure.notebook, "failed", failure.reason, 0.0, 0))
-        for job, result, attempts in entry.results:
-            score_notebook(converter, assignment, student, job.notebook, result)
-            reason = "; ".join(filter(None, [result.reason, *job.notes]))
-            records.append(NotebookRecord(student, job.notebook, _status(result.status, result.cells_failed),
-                                          reason, round(result.duration, 3), attempts, result.host))
+            record_zero(coursedir.db_url, coursedir.course_id, self.assignment, student, failure.notebook)
+            self.placeholder(student, failure.notebook, failure.reason)
+            records.append(NotebookRecord(student, failure.notebook, Status.FAILED, failure.reason, 0.0, 0))
+        for graded in entry.graded:
+            score_notebook(self.autograde, self.assignment, student, graded.job.notebook, graded.result)
+            records.append(NotebookRecord(student, graded.job.notebook, graded.status, graded.reason,
+                                          round(graded.result.duration, 3), graded.attempts, graded.result.host))
         for notebook in submission.missing:
             reason = f"{notebook}.ipynb was not handed in: 0 points for it"
-            _write_placeholder(converter, assignment, student, notebook, reason)
-            records.append(NotebookRecord(student, notebook, "missing", reason, 0.0, 0))
-        totals = student_totals(coursedir.db_url, coursedir.course_id, assignment, student)
+            self.placeholder(student, notebook, reason)
+            records.append(NotebookRecord(student, notebook, Status.MISSING, reason, 0.0, 0))
+        totals = student_totals(coursedir.db_url, coursedir.course_id, self.assignment, student)
         for record in records:
             record.score, record.max_score = totals.get(record.notebook, (0.0, 0.0))
-        records += [NotebookRecord(student, f.notebook, "ignored", f.reason, 0.0, 0) for f in submission.ignored]
+        records += [NotebookRecord(student, f.notebook, Status.IGNORED, f.reason, 0.0, 0) for f in submission.ignored]
         now = time.time()
         for record in records:
             record.graded_at = now
-        _save(root, assignment, student, records)  # before the rename: a kill in between regrades the student
-        entry.transaction.commit(still_pending=any(r.status == "failed" for r in records))
-    except Exception as error:  # noqa: BLE001 - whatever failed, the old grade stays and the student stays pending
-        finish(student, _abandon(root, assignment, student, entry.transaction, error))
-        return
-    finally:
-        converter.staged.pop((assignment, student), None)
-    converter.set_permissions(assignment, student)
-    finish(student, records)
+        return records
 
+    def placeholder(self, student: str, notebook: str, reason: str) -> None:
+        """The released notebook with the reason on top, where a graded notebook could not be made: the
+        formgrader and the feedback page then show why the notebook scored 0 (nbgrader's own page for a
+        notebook without a graded file fails)."""
+        release = self.reference.release.get(notebook)
+        if release is None:
+            return
+        nb = copy.deepcopy(release)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Not graded: {reason}.** Every test in this notebook "
+                                                         f"scores 0. Below is the notebook as it was handed out."))
+        destination = self.autograde.destination(self.assignment, student)
+        destination.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, destination / f"{notebook}.ipynb")
 
-def _write_placeholder(converter, assignment: str, student: str, notebook: str, reason: str) -> None:
-    """The released notebook with the reason on top, where a graded notebook could not be made: the
-    formgrader and the feedback page then show why the notebook scored 0 (nbgrader's own page for a
-    notebook without a graded file fails)."""
-    release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".", assignment))
-    if not (release / f"{notebook}.ipynb").exists():
-        return
-    nb = nbformat.read(release / f"{notebook}.ipynb", as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Not graded: {reason}.** Every test in this notebook scores 0. "
-                                                     f"Below is the notebook as it was handed out."))
-    destination = Path(converter._format_dest(assignment, student))
-    destination.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, destination / f"{notebook}.ipynb")
-
-
-def _abandon(root, assignment: str, student: str, transaction: StudentTransaction, error: BaseException) -> list:
-    """Undo a student's unfinished grading; their records: the previous ones plus why this one is pending."""
-    kept = transaction.abort()
-    cause = str(getattr(error, "orig", None) or error).strip().splitlines()
-    reason = (f"grading could not be recorded ({type(error).__name__}: {cause[0] if cause else ''}); {kept}, and "
-              f"the next `course grade {assignment}` grades this student again")
-    return _previous_records(root, assignment, student) + [NotebookRecord(student, "", "pending", reason, 0.0, 0)]
+    def abandon(self, student: str, transaction: StudentTransaction, error: BaseException) -> list[NotebookRecord]:
+        """Undo a student's unfinished grading; their records: the previous ones plus why this one is pending."""
+        kept = transaction.abort()
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+        reason = (f"grading could not be recorded ({type(error).__name__}: {cause[0] if cause else ''}); {kept}, and "
+                  f"the next `course grade {self.assignment}` grades this student again")
+        return previous_records(self.root, self.assignment, student) + [NotebookRecord(student, "", Status.PENDING,
+                                                                                      reason, 0.0, 0)]
 
 
 def _sandbox_manager(required: bool) -> str:
     """The sandboxed kernel manager; refuses (required) or warns loudly when bubblewrap is unusable."""
-    path, why = sandbox.bwrap_status()
+    path, why = bwrap_status()
     if path is None and required:
         raise SystemExit(f"course grade: --require-sandbox, but {why}")
     if path is None:
@@ -351,25 +310,12 @@ def _sandbox_manager(required: bool) -> str:
     return "autograde.sandbox.StrictSandboxKernelManager" if required else "autograde.sandbox.SandboxKernelManager"
 
 
-def _seal(job) -> tamper.Seal:
+def _seal(job: Job) -> tamper.Seal:
     """Add tamper checkpoints to ``job``'s notebook (in place) and return what they must show."""
     nb = nbformat.reads(job.notebook_json, as_version=4)
     seal = tamper.seal(nb, job.answer_names)
     job.notebook_json = nbformat.writes(nb)
     return seal
-
-
-def _unseal(result, seal: tamper.Seal | None) -> None:
-    """Verify and remove the checkpoints; tampering zeroes the tests and becomes the status and reason."""
-    if seal is None:
-        return
-    result.notebook, reasons = tamper.check(result.notebook, seal)
-    cells = nbformat.reads(result.notebook, as_version=4).cells
-    result.cells_failed = sum(has_error(c) for c in cells)
-    if reasons:
-        result.status, result.reason = "tampered", "tampering detected: " + "; ".join(reasons)
-    elif result.status == "ok":  # our checkpoints fail on purpose; report the student's cells only
-        result.reason = errors_summary(cells)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -378,17 +324,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://host:8786")
     parser.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="seconds per cell (default: c.Execute.timeout in nbgrader_config.py)")
-    parser.add_argument("--notebook-timeout", type=float, default=900, metavar="S", help="seconds per notebook")
+    parser.add_argument("--notebook-timeout", type=float, default=NOTEBOOK_TIMEOUT, metavar="S",
+                        help=f"seconds per notebook (default: {NOTEBOOK_TIMEOUT:g})")
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (e.g. a sandbox)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded before")
     parser.add_argument("--student", action="append", metavar="NAME",
                         help="grade only this student (repeat for more); with --force, regrade just them")
     parser.add_argument("--memory-mb", type=int, default=None, metavar="MB",
-                        help="memory per kernel (default: the sandbox's 3 GiB)")
+                        help=f"memory per kernel (default: {MEMORY_BYTES >> 20} MB)")
     parser.add_argument("--max-processes", type=int, default=None, metavar="N",
-                        help="processes+threads per kernel (default: the sandbox's 256)")
+                        help=f"processes+threads per kernel (default: {MAX_PROCESSES})")
     parser.add_argument("--output-mb", type=float, default=None, metavar="MB",
-                        help="output per notebook before its kernel is stopped (default: the sandbox's 8 MiB)")
+                        help=f"output per notebook before its kernel is stopped (default: {OUTPUT_BYTES >> 20} MB)")
     parser.add_argument("--require-sandbox", action="store_true",
                         help="refuse to grade when bubblewrap is missing (default: warn, limits only)")
     parser.add_argument("--cold-start", action="store_true",
@@ -401,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = course_root(args.course)
     config = load_config(root)
-    cell_timeout = args.timeout if args.timeout is not None else config.Execute.get("timeout", 120)
+    cell_timeout = args.timeout if args.timeout is not None else configured_cell_timeout(config)
     if args.workers is not None and args.workers < 1:
         raise SystemExit(f"course grade: --workers must be at least 1, got {args.workers}")
     summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler,
@@ -413,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
                     require_sandbox=args.require_sandbox, cold_start=True if args.cold_start else None,
                     only=args.student)
     for record in summary.records:
-        if record.status not in ("ok", *ATTENTION):
+        if record.status != Status.OK and not record.status.needs_attention:
             print(f"  {record.label}: {record.status}: {record.reason}")
     if summary.attention:
         print(f"NEEDS ATTENTION ({len(summary.attention)}):")

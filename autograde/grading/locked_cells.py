@@ -1,4 +1,6 @@
-"""Check a submitted notebook against the released one before anything runs (the trusted side).
+"""Restore a submitted notebook's locked cells and points from the released one, before anything runs.
+
+The trusted side.
 
 Unreadable JSON or a foreign nbformat is fatal (the notebook scores 0 with the reason). Locked cells
 that were edited, deleted or duplicated, and points forged in metadata, are put back as the release
@@ -15,9 +17,11 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.utils import is_grade, is_locked, is_solution
 
+from autograde.cells import grade_id as cell_grade_id
+
 
 @dataclass
-class Check:
+class Restored:
     """The outcome for one notebook: ``fatal`` (why it scores 0) or a notebook to grade plus notes."""
 
     notebook: NotebookNode | None
@@ -25,11 +29,11 @@ class Check:
     notes: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
-        return f"Check(fatal={self.fatal!r}, notes={self.notes})"
+        return f"Restored(fatal={self.fatal!r}, notes={self.notes})"
 
 
 def _grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return cell_grade_id(cell) or None
 
 
 def parse(text: str | bytes) -> tuple[NotebookNode | None, str]:
@@ -71,8 +75,8 @@ def _foreign(nb: NotebookNode, reference: dict, owners: dict[str, str]) -> str:
     return ", ".join(sorted(found)) or "an unknown notebook"
 
 
-def check(text: str | bytes, release: NotebookNode, source: NotebookNode | None = None,
-          owners: dict[str, str] | None = None) -> Check:
+def restore_locked_cells(text: str | bytes, release: NotebookNode, source: NotebookNode | None = None,
+                         owners: dict[str, str] | None = None) -> Restored:
     """Compare a submission with its released notebook; restore locked cells and points.
 
     ``source`` (the instructor's version, hidden tests included) is what a restored cell gets, as
@@ -82,55 +86,72 @@ def check(text: str | bytes, release: NotebookNode, source: NotebookNode | None 
     """
     nb, why = parse(text)
     if nb is None:
-        return Check(None, why)
+        return Restored(None, why)
     foreign = _foreign(nb, {_grade_id(c) for c in release.cells if _grade_id(c)}, owners or {})
     if foreign:
-        return Check(None, f"this file holds the cells of {foreign}, not of this notebook: the student handed in "
-                           f"the wrong notebook under this name; ask for the right one (0 points until then)")
-    notes: list[str] = []
-    reference = {_grade_id(c): c for c in release.cells if _grade_id(c)}
-    instructor = {_grade_id(c): c for c in (source.cells if source else []) if _grade_id(c)}
-    seen: set[str] = set()
-    cells = []
-    for cell in nb.cells:
-        grade_id = _grade_id(cell)
-        if grade_id in seen and grade_id in reference:
-            notes.append(f"cell '{grade_id}' appeared twice; the copy was dropped")
-            continue
-        if grade_id:
-            seen.add(grade_id)
-        if grade_id in reference:
-            original = reference[grade_id]
-            points = cell.metadata.get("nbgrader", {}).get("points")
-            expected = original.metadata.get("nbgrader", {}).get("points")
-            if points != expected:
-                notes.append(f"points of '{grade_id}' changed to {points!r}; restored to {expected!r}")
-                if expected is None:
-                    cell.metadata.nbgrader.pop("points", None)
-                else:
-                    cell.metadata.nbgrader["points"] = expected
-            if is_locked(original) and not _untouched(cell, [original, instructor.get(grade_id)]):
-                notes.append(f"locked cell '{grade_id}' was edited; restored from the release")
-                restored = copy.deepcopy(instructor.get(grade_id, original))
-                if restored.cell_type == "code":
-                    restored.outputs, restored.execution_count = [], None
-                cell = restored
-        cells.append(cell)
-    # Put back locked cells that were deleted, after the reference cell that preceded them.
-    order = [_grade_id(c) for c in release.cells if _grade_id(c)]
-    for position, grade_id in enumerate(order):
-        if grade_id in seen or grade_id not in reference or not is_locked(reference[grade_id]):
-            continue
-        restored = copy.deepcopy(instructor.get(grade_id, reference[grade_id]))
+        return Restored(None, f"this file holds the cells of {foreign}, not of this notebook: the student handed in "
+                              f"the wrong notebook under this name; ask for the right one (0 points until then)")
+    repair = _Repair({_grade_id(c): c for c in release.cells if _grade_id(c)},
+                     {_grade_id(c): c for c in (source.cells if source else []) if _grade_id(c)})
+    cells = [restored for cell in nb.cells if (restored := repair.kept(cell)) is not None]
+    repair.put_back_deleted(cells, [_grade_id(c) for c in release.cells if _grade_id(c)])
+    nb.cells = cells
+    return Restored(nb, "", repair.notes)
+
+
+class _Repair:
+    """Walks a submission's cells against the release (``reference``) and the instructor's ``source``."""
+
+    def __init__(self, reference: dict[str, NotebookNode], instructor: dict[str, NotebookNode]):
+        self.reference, self.instructor = reference, instructor
+        self.seen: set[str] = set()
+        self.notes: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"_Repair({len(self.seen)} cells seen, notes={self.notes})"
+
+    def original(self, grade_id: str) -> NotebookNode:
+        """What a restored cell gets: the instructor's version, else the release's, without outputs."""
+        restored = copy.deepcopy(self.instructor.get(grade_id, self.reference[grade_id]))
         if restored.cell_type == "code":
             restored.outputs, restored.execution_count = [], None
-        before = next((g for g in reversed(order[:position]) if g in seen), None)
-        index = next((i + 1 for i, c in enumerate(cells) if before and _grade_id(c) == before), len(cells) if before else 0)
-        cells.insert(index, restored)
-        seen.add(grade_id)
-        notes.append(f"locked cell '{grade_id}' was missing; restored from the release")
-    missing = [g for g in order if g not in seen and is_grade(reference[g])]
-    if missing:
-        notes.append(f"answer cell(s) {', '.join(missing)} missing: 0 points for them")
-    nb.cells = cells
-    return Check(nb, "", notes)
+        return restored
+
+    def kept(self, cell: NotebookNode) -> NotebookNode | None:
+        """The cell to grade in place of ``cell`` (points and locked source restored), None to drop it."""
+        grade_id = _grade_id(cell)
+        if grade_id in self.seen and grade_id in self.reference:
+            self.notes.append(f"cell '{grade_id}' appeared twice; the copy was dropped")
+            return None
+        if grade_id:
+            self.seen.add(grade_id)
+        if grade_id not in self.reference:
+            return cell
+        original = self.reference[grade_id]
+        points = cell.metadata.get("nbgrader", {}).get("points")
+        expected = original.metadata.get("nbgrader", {}).get("points")
+        if points != expected:
+            self.notes.append(f"points of '{grade_id}' changed to {points!r}; restored to {expected!r}")
+            if expected is None:
+                cell.metadata.nbgrader.pop("points", None)
+            else:
+                cell.metadata.nbgrader["points"] = expected
+        if is_locked(original) and not _untouched(cell, [original, self.instructor.get(grade_id)]):
+            self.notes.append(f"locked cell '{grade_id}' was edited; restored from the release")
+            return self.original(grade_id)
+        return cell
+
+    def put_back_deleted(self, cells: list[NotebookNode], order: list[str]) -> None:
+        """Insert locked cells that were deleted after the reference cell that preceded them; note missing answers."""
+        for position, grade_id in enumerate(order):
+            if grade_id in self.seen or grade_id not in self.reference or not is_locked(self.reference[grade_id]):
+                continue
+            before = next((g for g in reversed(order[:position]) if g in self.seen), None)
+            index = next((i + 1 for i, c in enumerate(cells) if before and _grade_id(c) == before),
+                         len(cells) if before else 0)
+            cells.insert(index, self.original(grade_id))
+            self.seen.add(grade_id)
+            self.notes.append(f"locked cell '{grade_id}' was missing; restored from the release")
+        missing = [g for g in order if g not in self.seen and is_grade(self.reference[g])]
+        if missing:
+            self.notes.append(f"answer cell(s) {', '.join(missing)} missing: 0 points for them")

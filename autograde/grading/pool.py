@@ -2,7 +2,8 @@
 
 Both runners take prepared :class:`~autograde.grading.prepare.Job` objects and yield ``(job, result, attempts)``
 as executions finish, in completion order. Neither touches the gradebook. A worker that dies while
-running a job is retried once; a second death yields a "failed" result, so nothing is silently lost.
+running a job is retried once (``config.MAX_ATTEMPTS``); a second death yields a "failed" result, so
+nothing is silently lost.
 """
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from autograde.config import Limits
-
+from autograde.config import MAX_ATTEMPTS, Limits, configured_cell_timeout
 from autograde.grading.execute import ExecutionResult, execute_notebook, not_run_result
 from autograde.grading.prepare import Job
-
-MAX_ATTEMPTS = 2  # a job whose worker dies is tried once more, then recorded as failed
+from autograde.grading.status import Status
+from autograde.sandbox import start_warm_kernels
+from autograde.sandbox.syscalls import die_with_parent
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ExecuteSettings:
     execute_options: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     warm: bool = True  # fork kernels from a warm zygote where the sandbox can (autograde.grading.grade decides)
+    run_tag: str = ""  # names this grading run's sandboxes (their cgroups)
 
     @classmethod
     def for_course(cls, config, limits: Limits | None = None, kernel_manager_class: str | None = None) -> ExecuteSettings:
@@ -40,33 +42,26 @@ class ExecuteSettings:
         options = {k: v for k, v in dict(config.get("Execute", {})).items() if k != "timeout"}
         configured = options.pop("kernel_manager_class", None)
         if limits is None:
-            limits = Limits(cell_timeout=config.Execute.get("timeout", 120) if "Execute" in config else 120)
+            limits = Limits(cell_timeout=configured_cell_timeout(config))
         return cls(limits=limits, execute_options=options, kernel_manager_class=kernel_manager_class or configured,
                    env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
 
     def run(self, job: Job) -> ExecutionResult:
         return execute_notebook(job.notebook_json, self.limits, files=job.files, env=self.env,
-                                kernel_manager_class=self.kernel_manager_class,
-                                execute_options=self.execute_options, warm=self.warm)
+                                kernel_manager_class=self.kernel_manager_class, execute_options=self.execute_options,
+                                warm=self.warm, run_tag=self.run_tag)
 
 
-def _die_with_parent() -> None:
-    """Linux: this worker is killed when the grading process dies (SIGKILL, a closed SSH session)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+Finished = tuple[Job, ExecutionResult, int]  # a job, its result, and how many times it was started
 
 
 def _child(connection, settings: ExecuteSettings, job: Job) -> None:
-    _die_with_parent()
+    die_with_parent()
     connection.send(settings.run(job))
     connection.close()
 
 
-def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> Iterator[tuple[Job, ExecutionResult, int]]:
+def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> Iterator[Finished]:
     """Execute jobs, ``workers`` at a time, each in its own process.
 
     One process per job rather than concurrent.futures' pool: when a pool worker dies, every job in
@@ -75,76 +70,83 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     so it starts in milliseconds (a forkserver or spawn would import them again, seconds per start on a
     busy machine); the child never touches the gradebook connection it inherits.
     """
-    from autograde.sandbox import start_warm_kernels
-
     if settings.warm:
         start_warm_kernels(settings.kernel_manager_class, settings.env)  # one zygote for all the forks
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    pending = iter(jobs)  # pulled lazily, so executions start while the parent still prepares the rest
-    retries: deque[tuple[Job, int]] = deque()
-    running: dict[Any, tuple[Any, Job, int, float]] = {}  # connection -> (process, job, attempt, start)
-    exhausted = False
-
-    def fill() -> None:
-        """Start jobs until ``workers`` are running (or none are left)."""
-        nonlocal exhausted
-        while len(running) < max(1, workers):
-            if retries:
-                job, attempt = retries.popleft()
-            elif not exhausted and (job := next(pending, None)) is not None:
-                attempt = 1
-            else:
-                exhausted = True
-                return
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_child, args=(sender, settings, job), daemon=True,
-                                      name=f"autograde-{job.student}-{job.notebook}")
-            process.start()
-            sender.close()  # so the parent sees EOF when the child dies
-            running[receiver] = (process, job, attempt, time.monotonic())
-
-    try:
-        while True:
-            fill()
-            if not running:
-                break
-            finished = []
-            for receiver in multiprocessing.connection.wait(list(running)):
-                process, job, attempt, started = running.pop(receiver)
-                try:
-                    result = receiver.recv()
-                except (EOFError, OSError):
-                    result = None
-                receiver.close()
-                process.join()
-                if result is not None:
-                    finished.append((job, result, attempt))
-                    continue
-                why = f"worker process died (exit code {process.exitcode})"
-                if attempt < MAX_ATTEMPTS:
-                    retries.append((job, attempt + 1))
-                else:
-                    reason = f"{why} on each of {attempt} attempts"
-                    finished.append((job, not_run_result(job.notebook_json, "failed", reason,
-                                                         time.monotonic() - started), attempt))
-            fill()  # the next executions start before the caller spends time scoring these results
+    processes = _Processes(iter(jobs), settings, max(1, workers))  # jobs are pulled lazily, so executions
+    try:                                                             # start while the caller prepares the rest
+        while processes.fill():
+            finished = processes.collect()
+            processes.fill()  # the next executions start before the caller spends time scoring these results
             yield from finished
     finally:
-        for receiver, (process, *_) in running.items():
+        processes.kill()
+
+
+class _Processes:
+    """The worker processes of ``run_local``: one per running job, with the jobs to retry."""
+
+    def __init__(self, jobs: Iterator[Job], settings: ExecuteSettings, workers: int):
+        self.jobs, self.settings, self.workers = jobs, settings, workers
+        self.context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        self.retries: deque[tuple[Job, int]] = deque()
+        self.running: dict[Any, tuple[Any, Job, int, float]] = {}  # connection -> (process, job, attempt, start)
+
+    def __repr__(self) -> str:
+        return f"_Processes({len(self.running)} running, {len(self.retries)} to retry)"
+
+    def fill(self) -> bool:
+        """Start jobs until ``workers`` are running; whether any job is running."""
+        while len(self.running) < self.workers:
+            if self.retries:
+                job, attempt = self.retries.popleft()
+            elif (job := next(self.jobs, None)) is not None:
+                attempt = 1
+            else:
+                break
+            receiver, sender = self.context.Pipe(duplex=False)
+            process = self.context.Process(target=_child, args=(sender, self.settings, job), daemon=True,
+                                           name=f"autograde-{job.student}-{job.notebook}")
+            process.start()
+            sender.close()  # so the parent sees EOF when the child dies
+            self.running[receiver] = (process, job, attempt, time.monotonic())
+        return bool(self.running)
+
+    def collect(self) -> list[Finished]:
+        """Wait for at least one job to end; the results that came back (a death is retried or failed)."""
+        finished = []
+        for receiver in multiprocessing.connection.wait(list(self.running)):
+            process, job, attempt, started = self.running.pop(receiver)
+            try:
+                result = receiver.recv()
+            except (EOFError, OSError):
+                result = None
+            receiver.close()
+            process.join()
+            if result is not None:
+                finished.append((job, result, attempt))
+            elif attempt < MAX_ATTEMPTS:
+                self.retries.append((job, attempt + 1))
+            else:
+                reason = f"worker process died (exit code {process.exitcode}) on each of {attempt} attempts"
+                finished.append((job, not_run_result(job.notebook_json, Status.FAILED, reason,
+                                                     time.monotonic() - started), attempt))
+        return finished
+
+    def kill(self) -> None:
+        for receiver, (process, *_) in self.running.items():
             process.kill()
             receiver.close()
 
 
-def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str,
-             window: int = 0) -> Iterator[tuple[Job, ExecutionResult, int]]:
+def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str, window: int = 0) -> Iterator[Finished]:
     """Execute jobs on the dask.distributed cluster at ``scheduler`` (tcp://HOST:PORT).
 
     Every worker gets :class:`autograde.grading.cluster.WarmKernels` (its own zygote). At most ``window`` jobs
     (default: two per worker thread, at least 8) are on the cluster at once and each result is handed
     on and released as it arrives, so the grading process holds a bounded number of notebooks however
     large the class. dask reschedules a task whose worker dies and gives up with KilledWorker after
-    ``distributed.scheduler.allowed-failures`` deaths; that becomes a "failed" result.
+    ``distributed.scheduler.allowed-failures`` deaths; that becomes a "failed" result. The attempts
+    reported are the scheduler's count of workers that died running the task, plus one.
     """
     from distributed import Client, as_completed
 
@@ -152,8 +154,7 @@ def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str,
 
     with Client(scheduler, set_as_default=False) as client:
         client.register_plugin(WarmKernels())
-        threads = sum(client.nthreads().values())
-        window = window or max(8, 2 * threads)
+        window = window or max(8, 2 * sum(client.nthreads().values()))
         pending = iter(jobs)
         futures: dict[Any, Job] = {}
 
@@ -172,9 +173,22 @@ def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str,
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - KilledWorker, lost connection...: recorded, not raised
-                result = not_run_result(job.notebook_json, "failed", f"dask: {type(error).__name__}: {error}")
+                result = not_run_result(job.notebook_json, Status.FAILED, f"dask: {type(error).__name__}: {error}")
+            attempts = _dask_attempts(client, future.key)
             future.release()
             following = submit()
             if following is not None:
                 running.add(following)
-            yield job, result, 1
+            yield job, result, attempts
+
+
+def _dask_attempts(client: Any, key: str) -> int:
+    """How many times the scheduler started task ``key``: 1 plus the deaths of workers that were running it."""
+    def suspicious(dask_scheduler, key=key) -> int:
+        task = dask_scheduler.tasks.get(key)
+        return task.suspicious if task is not None else 0
+
+    try:
+        return 1 + int(client.run_on_scheduler(suspicious))
+    except Exception:  # noqa: BLE001 - a scheduler that cannot say: the count is unknown, assume one start
+        return 1

@@ -3,8 +3,9 @@
 For one submission this does what ``nbgrader autograde`` does before it executes anything: create the
 student and submission in the gradebook, copy the instructor's extra files, and run the sanitising
 preprocessors (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata, or
-whatever ``c.Autograde.sanitize_preprocessors`` says). The result is a :class:`Job` per notebook,
-plain data that ``autograde.grading.execute`` can run anywhere.
+whatever ``c.Autograde.sanitize_preprocessors`` says). Before that, ``locked_cells`` refuses unreadable
+or foreign notebooks and puts back locked cells. The result is a :class:`Job` per notebook, plain data
+that ``autograde.grading.execute`` can run anywhere.
 """
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbconvert.writers import FilesWriter
-from nbgrader.converters import Autograde
+from nbformat import NotebookNode
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import parse_utc
 from traitlets.config import Config
 
-from nbgrader.utils import is_solution, parse_utc
-
-from autograde.grading import bindings, locked_cells as validate_nb
+from autograde.cells import grade_id, is_solution
+from autograde.grading import bindings
+from autograde.grading.locked_cells import restore_locked_cells
+from autograde.grading.nbgrader_adapter import NbgraderAutograde
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Job:
 
 @dataclass
 class Failure:
-    """A notebook that could not even be prepared (unreadable, tampered metadata...); it scores 0."""
+    """A notebook that could not even be prepared (unreadable, foreign...), or one left out; it scores 0."""
 
     student: str
     assignment: str
@@ -56,27 +58,49 @@ class Failure:
         return (self.student, self.notebook)
 
 
-class StagedAutograde(Autograde):
-    """nbgrader's Autograde whose output for a student goes to the staging folder while it is graded."""
-
-    staged: dict[tuple[str, str], str]
-
-    def _format_dest(self, assignment_id: str, student_id: str, escape: bool = False) -> str:
-        staged = getattr(self, "staged", {}).get((assignment_id, student_id))
-        return staged if staged and not escape else super()._format_dest(assignment_id, student_id, escape)
-
-    def graded_folder(self, assignment: str, student: str) -> Path:
-        """``autograded/<student>/<assignment>``, where the finished grade lives."""
-        return Path(super()._format_dest(assignment, student))
+def make_autograder(coursedir: CourseDirectory, config: Config) -> NbgraderAutograde:
+    """nbgrader's autograde steps for this course, to be run one at a time."""
+    return NbgraderAutograde(coursedir, config)
 
 
-def make_autograder(coursedir: CourseDirectory, config: Config) -> StagedAutograde:
-    """nbgrader's Autograde converter, set up to be driven one step at a time."""
-    converter = StagedAutograde(coursedir=coursedir, config=config)
-    converter.staged = {}
-    converter.writer = FilesWriter(parent=converter, config=converter.config)
-    converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
-    return converter
+@dataclass
+class Reference:
+    """The instructor's side of one assignment, read once per run: what every submission is checked against."""
+
+    assignment: str
+    expected: list[str]  # the notebooks the gradebook lists for the assignment
+    release: dict[str, NotebookNode]  # the student version of each notebook, by name
+    source: dict[str, NotebookNode]  # the instructor's version (hidden tests included), by name
+    owners: dict[str, str] = field(default_factory=dict)  # see notebook_owners
+
+    def __repr__(self) -> str:
+        return f"Reference({self.assignment}, expected={self.expected})"
+
+    @classmethod
+    def load(cls, autograde: NbgraderAutograde, assignment: str, expected: list[str],
+             owners: dict[str, str] | None = None) -> Reference:
+        """Read the assignment's released and source notebooks (the ones that exist)."""
+        def read(folder: Path) -> dict[str, NotebookNode]:
+            return {name: nbformat.read(folder / f"{name}.ipynb", as_version=4)
+                    for name in expected if (folder / f"{name}.ipynb").exists()}
+        return cls(assignment, list(expected), read(autograde.release_folder(assignment)),
+                   read(autograde.source_folder(assignment)), owners or {})
+
+    def answer_names(self, notebook: str) -> frozenset[str]:
+        """The names the instructor's answers in ``notebook`` define (tests may use them; see tamper)."""
+        cells = self.source[notebook].cells if notebook in self.source else []
+        return frozenset().union(*(bindings.bound_names(c.source) for c in cells if is_solution(c)))
+
+    def imports(self) -> set[str]:
+        """The top-level modules the instructor's notebooks import."""
+        modules: set[str] = set()
+        for nb in self.source.values():
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    found, stars = bindings.imports(cell.source)
+                    modules.update(spec[1].split(".")[0] for spec in found.values())
+                    modules.update(module.split(".")[0] for module in stars)
+        return modules
 
 
 class Unusable(Exception):
@@ -106,9 +130,8 @@ def notebook_owners(coursedir: CourseDirectory) -> dict[str, str]:
         owners.setdefault(path.stem, owner)
         try:
             for cell in nbformat.read(path, as_version=4).cells:
-                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                if grade_id:
-                    owners.setdefault(f"cell:{grade_id}", owner)
+                if grade_id(cell):
+                    owners.setdefault(f"cell:{grade_id(cell)}", owner)
         except Exception:  # noqa: BLE001 - an unreadable source is `course check`'s business, not grading's
             continue
     return owners
@@ -123,62 +146,55 @@ def _extra_files(folder: Path) -> dict[str, bytes]:
     return files
 
 
-def prepare_submission(converter: StagedAutograde, assignment: str, student: str, expected: list[str],
-                       owners: dict[str, str]) -> Submission:
+def prepare_submission(autograde: NbgraderAutograde, reference: Reference, student: str) -> Submission:
     """Sanitise one student's notebooks into jobs; raises :class:`Unusable` when there is nothing to grade.
 
     Runs nbgrader's ``init_assignment`` (gradebook rows, zeros for missing notebooks, the submission's
     and the instructor's other files into the student's staging folder) and its sanitising steps.
     """
-    converter._sanitizing = True
-    source = Path(converter._format_source(assignment, student))
-    _check_timestamp(source)
-    found = sorted(source.glob("*.ipynb"))
-    known = [p for p in found if p.stem in expected]
-    submission = Submission()
-    for path in found:
-        if path.stem not in expected:
-            submission.ignored.append(Failure(student, assignment, path.stem, _extra_reason(path, assignment, expected, owners)))
+    assignment = reference.assignment
+    folder = autograde.submitted_folder(assignment, student)
+    _check_timestamp(folder)
+    found = sorted(folder.glob("*.ipynb"))
+    known = [path for path in found if path.stem in reference.expected]
+    submission = Submission(ignored=[Failure(student, assignment, path.stem, _extra_reason(path, reference))
+                                     for path in found if path.stem not in reference.expected])
     if not known:
-        names = ", ".join(f"{n}.ipynb" for n in expected)
+        names = ", ".join(f"{n}.ipynb" for n in reference.expected)
         what = "holds no notebook" if not found else f"holds only {', '.join(p.name for p in found)}"
-        raise Unusable(f"{source} {what}; {assignment} expects {names}: put the student's notebook there "
+        raise Unusable(f"{folder} {what}; {assignment} expects {names}: put the student's notebook there "
                        f"under that name and run `course grade {assignment}` again (nothing was recorded)")
-    converter.notebooks = [str(p) for p in known]
-    converter.init_assignment(assignment, student)  # gradebook rows, extra files, zeros for missing notebooks
-    converter._init_preprocessors()
-    submission.missing = [n for n in expected if not (source / f"{n}.ipynb").exists()]
-    files = _extra_files(Path(converter._format_dest(assignment, student)))
-    release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".", assignment))
-    sources = Path(converter.coursedir.format_path(converter.coursedir.source_directory, ".", assignment))
+    autograde.begin_submission(assignment, student, known)
+    submission.missing = [n for n in reference.expected if not (folder / f"{n}.ipynb").exists()]
+    files = _extra_files(autograde.destination(assignment, student))
     for path in known:
-        notebook_id = path.stem
         try:
-            # Refuse unreadable notebooks with a reason; put back locked cells and points from the release.
-            release_file, source_file = release / path.name, sources / path.name
-            instructor = nbformat.read(source_file, as_version=4) if source_file.exists() else None
-            if release_file.exists():
-                checked = validate_nb.check(path.read_bytes(), nbformat.read(release_file, as_version=4),
-                                            instructor, owners)
-                if checked.notebook is None:
-                    submission.failures.append(Failure(student, assignment, notebook_id,
-                                                       f"could not prepare the notebook: {checked.fatal}"))
-                    continue
-                notebook, notes = checked.notebook, checked.notes
-            else:
-                notebook, notes = nbformat.read(path, as_version=nbformat.NO_CONVERT), []
-            if notebook.get("nbformat", 0) < 4:
-                notebook = nbformat.convert(notebook, 4)
-            resources = converter.init_single_notebook_resources(str(path))
-            resources["metadata"] = {"name": notebook_id, "path": str(source)}
-            output, resources = converter.exporter.from_notebook_node(notebook, resources=resources)
+            notebook, notes = _restored(path, reference)
+            job = Job(student, assignment, path.stem, autograde.sanitize(notebook, path), files, notes,
+                      reference.answer_names(path.stem))
+        except _Refused as refused:
+            submission.failures.append(Failure(student, assignment, path.stem, f"could not prepare the notebook: {refused}"))
         except Exception as error:  # noqa: BLE001 - one bad notebook must not stop the class
-            submission.failures.append(Failure(student, assignment, notebook_id, _describe(error)))
-            continue
-        answers = [c.source for c in (instructor.cells if instructor else []) if is_solution(c)]
-        submission.jobs.append(Job(student, assignment, notebook_id, output, files, notes,
-                                   frozenset().union(*map(bindings.bound_names, answers))))
+            submission.failures.append(Failure(student, assignment, path.stem, _describe(error)))
+        else:
+            submission.jobs.append(job)
     return submission
+
+
+class _Refused(Exception):
+    """A notebook that cannot be graded as handed in (its reason is for the instructor)."""
+
+
+def _restored(path: Path, reference: Reference) -> tuple[NotebookNode, list[str]]:
+    """The submitted notebook with locked cells and points put back from the release, and what was repaired."""
+    release = reference.release.get(path.stem)
+    if release is None:  # no released version to compare with: nbgrader's OverwriteCells alone
+        notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        return (nbformat.convert(notebook, 4) if notebook.get("nbformat", 0) < 4 else notebook), []
+    restored = restore_locked_cells(path.read_bytes(), release, reference.source.get(path.stem), reference.owners)
+    if restored.notebook is None:
+        raise _Refused(restored.fatal)
+    return restored.notebook, restored.notes
 
 
 def _check_timestamp(folder: Path) -> None:
@@ -192,15 +208,15 @@ def _check_timestamp(folder: Path) -> None:
                        f"'2026-12-01 10:00:00.000000 UTC', or delete the file (nothing was recorded)") from None
 
 
-def _extra_reason(path: Path, assignment: str, expected: list[str], owners: dict[str, str]) -> str:
+def _extra_reason(path: Path, reference: Reference) -> str:
     """Why an extra notebook in a submission is not graded, and what to do about it."""
-    names = ", ".join(f"{n}.ipynb" for n in expected)
-    owner = owners.get(path.stem)
+    assignment, student = reference.assignment, path.parent.parent.name
+    owner = reference.owners.get(path.stem)
     if owner and not owner.startswith(f"{assignment}/"):
         return (f"{path.name} is a notebook of assignment {owner.split('/')[0]}, not of {assignment}; it was not "
-                f"graded (if it was handed in to the wrong assignment, move it to submitted/{path.parent.parent.name}/"
+                f"graded (if it was handed in to the wrong assignment, move it to submitted/{student}/"
                 f"{owner.split('/')[0]}/)")
-    student = path.parent.parent.name
+    names = ", ".join(f"{n}.ipynb" for n in reference.expected)
     return (f"{path.name} is not part of {assignment} (expected {names}); it was not graded. If it holds the "
             f"student's answers, put it in place of the expected file and run "
             f"`course grade {assignment} --force --student {student}`")

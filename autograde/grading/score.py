@@ -7,41 +7,17 @@ everything built on them (``nbgrader export``, ``generate_feedback``, the formgr
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 from nbgrader.api import Gradebook
-from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute
 
-from autograde.grading.execute import ExecutionResult, resolve_class
-
-
-def _scoring_steps(converter: Autograde) -> list:
-    """The configured autograde pipeline minus execution."""
-    steps = []
-    for step in converter.autograde_preprocessors:
-        cls = resolve_class(step) if isinstance(step, str) else step
-        if isinstance(cls, type) and issubclass(cls, Execute):
-            continue
-        steps.append(cls)
-    return steps
+from autograde.grading.execute import ExecutionResult
+from autograde.grading.nbgrader_adapter import NbgraderAutograde
 
 
-def score_notebook(converter: Autograde, assignment: str, student: str, notebook: str, result: ExecutionResult) -> None:
+def score_notebook(autograde: NbgraderAutograde, assignment: str, student: str, notebook: str,
+                   result: ExecutionResult) -> None:
     """Score ``result`` with nbgrader's pipeline; writes the autograded notebook and the gradebook rows."""
-    converter._sanitizing = False
-    converter.exporter._preprocessors = []
-    for step in _scoring_steps(converter):
-        converter.exporter.register_preprocessor(step)  # as nbgrader does: each step's own `enabled`
-    # Resources name the student, assignment and notebook as nbgrader reads them from the submitted path;
-    # the writer puts the graded notebook wherever the converter's destination is (a staging folder).
-    submitted = Path(converter._format_source(assignment, student))
-    resources = converter.init_single_notebook_resources(str(submitted / f"{notebook}.ipynb"))
-    resources["metadata"] = {"name": notebook, "path": converter._format_dest(assignment, student)}
-    executed = nbformat.reads(result.notebook, as_version=4)
-    output, resources = converter.exporter.from_notebook_node(executed, resources=resources)
-    converter.write_single_notebook(output, resources)
+    autograde.score(nbformat.reads(result.notebook_json, as_version=4), assignment, student, notebook)
 
 
 def record_zero(db_url: str, course_id: str, assignment: str, student: str, notebook: str) -> None:

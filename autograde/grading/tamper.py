@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution
+from nbgrader.utils import compute_checksum, is_grade, is_locked
 
+from autograde.cells import NOT_RUN, error_output, grade_id, is_test
 from autograde.grading import bindings
 
 MARK = "autograde_sentinel"  # cell metadata key of our cells: "baseline" or "checkpoint"
@@ -136,11 +137,6 @@ class Seal:
         return f"Seal({len(self.nonces)} sentinel cells, {len(self.checksums)} test cells)"
 
 
-def is_test(cell: NotebookNode) -> bool:
-    """An autograder test cell: graded code that is not the student's answer."""
-    return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
-
-
 def _sentinel(kind: str, nonce: str, guard: dict, imports: str = "") -> NotebookNode:
     """One of our cells: print the probe's record with ``nonce``; a checkpoint then fails on purpose."""
     call = f"__autograde_probe({guard!r}, {kind == 'baseline'})"
@@ -184,7 +180,7 @@ def seal(nb: NotebookNode, answer_names: frozenset[str] = frozenset()) -> Seal:
             result.nonces[guard_cell.id] = nonce
             result.guards[guard_cell.id] = cell.id
         if cell.cell_type == "code" and is_grade(cell) and is_locked(cell):
-            result.checksums[cell.metadata["nbgrader"]["grade_id"]] = compute_checksum(cell)
+            result.checksums[grade_id(cell)] = compute_checksum(cell)
     nb.cells = cells
     return result
 
@@ -256,13 +252,13 @@ def verify(nb: NotebookNode, seal_: Seal) -> list[str]:
         return [] if _not_run(baseline_cell) else ["the integrity baseline cell did not run as written"]
     for cell in nb.cells:
         if cell.cell_type == "code" and is_grade(cell) and is_locked(cell):
-            grade_id = cell.metadata["nbgrader"]["grade_id"]
-            if grade_id in seal_.checksums and compute_checksum(cell) != seal_.checksums[grade_id]:
-                reasons.append(f"test cell '{grade_id}' changed during execution")
+            test_id = grade_id(cell)
+            if test_id in seal_.checksums and compute_checksum(cell) != seal_.checksums[test_id]:
+                reasons.append(f"test cell '{test_id}' changed during execution")
     for guard_id, test_id in {**seal_.prechecks, **seal_.guards}.items():
         cell = by_id.get(guard_id)
         test = by_id.get(test_id)
-        label = (test.metadata.get("nbgrader", {}).get("grade_id") if test is not None else None) or test_id
+        label = (grade_id(test) if test is not None else "") or test_id
         if cell is None:
             reasons.append(f"the check beside test '{label}' is missing")
             continue
@@ -291,7 +287,7 @@ def _not_run(cell: NotebookNode | None) -> bool:
         return False
     outputs = cell.get("outputs", [])
     return cell.get("execution_count") is None and (not outputs or any(
-        o.get("ename") == "NotRunError" for o in outputs))
+        o.get("ename") == NOT_RUN for o in outputs))
 
 
 def strip(nb: NotebookNode) -> NotebookNode:
@@ -306,13 +302,12 @@ def condemn(nb: NotebookNode, reasons: list[str]) -> int:
     count = 0
     for cell in nb.cells:
         if is_test(cell):
-            cell.outputs = [nbformat.v4.new_output("error", ename=TAMPER, evalue=text,
-                                                   traceback=[f"{TAMPER}: {text}"])]
+            cell.outputs = [error_output(TAMPER, text)]
             count += 1
     return count
 
 
-def check(executed_json: str, seal_: Seal) -> tuple[str, list[str]]:
+def unseal(executed_json: str, seal_: Seal) -> tuple[str, list[str]]:
     """Verify, condemn if needed and strip an executed notebook: (notebook JSON for scoring, reasons)."""
     nb = nbformat.reads(executed_json, as_version=4)
     reasons = verify(nb, seal_)

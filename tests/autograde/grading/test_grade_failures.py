@@ -74,7 +74,7 @@ def test_notebook_time_limit_stops_the_run_and_zeroes_the_rest():
     result = execute_notebook(nbformat.writes(nb), Limits(cell_timeout=60, notebook_timeout=4))
     assert result.status == "timeout" and "time limit" in result.reason
     assert result.duration < 20
-    cells = nbformat.reads(result.notebook, as_version=4).cells
+    cells = nbformat.reads(result.notebook_json, as_version=4).cells
     assert cells[0].outputs == []  # ran cleanly
     assert [o.ename for o in cells[2].outputs] == ["NotRunError"]
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbgrader.utils import compute_checksum
 
-from autograde.grading.locked_cells import check
+from autograde.grading.locked_cells import restore_locked_cells
 from tests.support.paths import FIXTURES
 
 RELEASE = nbformat.read(FIXTURES / "assignments" / "mini" / "mini.ipynb", as_version=4)
@@ -30,14 +30,14 @@ def submit(edit) -> str:
     ("[1, 2]", "nbformat 'list'"),
 ])
 def test_unreadable_notebooks_are_fatal_with_a_reason(text, expected):
-    result = check(text, RELEASE)
+    result = restore_locked_cells(text, RELEASE)
     assert result.notebook is None and expected in result.fatal
 
 
 def test_an_honest_submission_has_no_notes():
     def answer(nb):
         by_id(nb, "square").source = "def square(x):\n    return x ** 2"
-    result = check(submit(answer), RELEASE)
+    result = restore_locked_cells(submit(answer), RELEASE)
     assert result.fatal == "" and result.notes == []
     assert by_id(result.notebook, "square").source == "def square(x):\n    return x ** 2"
 
@@ -45,7 +45,7 @@ def test_an_honest_submission_has_no_notes():
 def test_edited_locked_cell_is_restored():
     def edit(nb):
         by_id(nb, "test_square").source = "pass"
-    result = check(submit(edit), RELEASE)
+    result = restore_locked_cells(submit(edit), RELEASE)
     assert "locked cell 'test_square' was edited; restored from the release" in result.notes
     assert compute_checksum(by_id(result.notebook, "test_square")) == compute_checksum(by_id(RELEASE, "test_square"))
 
@@ -54,7 +54,7 @@ def test_forged_points_are_restored():
     def forge(nb):
         by_id(nb, "square").metadata.nbgrader["points"] = 100
         by_id(nb, "test_mean").metadata.nbgrader["points"] = 100
-    result = check(submit(forge), RELEASE)
+    result = restore_locked_cells(submit(forge), RELEASE)
     assert any("points of 'test_mean' changed to 100; restored to 3" in n for n in result.notes), result.notes
     assert by_id(result.notebook, "test_mean").metadata.nbgrader["points"] == 3
     assert by_id(result.notebook, "square").metadata.nbgrader.get("points") is None
@@ -66,7 +66,7 @@ def test_deleted_and_duplicated_cells_are_put_back_in_place():
         nb.cells.remove(test)
         square_test = by_id(nb, "test_square")
         nb.cells.append(copy.deepcopy(square_test))
-    result = check(submit(mangle), RELEASE)
+    result = restore_locked_cells(submit(mangle), RELEASE)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in result.notebook.cells]
     assert ids == [c.metadata.get("nbgrader", {}).get("grade_id") for c in RELEASE.cells]
     assert "locked cell 'test_mean' was missing; restored from the release" in result.notes

@@ -5,6 +5,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from autograde.cells import is_test
 from autograde.grading import tamper
 
 ANSWER = "def add(a, b):\n    return a + b\n"
@@ -28,7 +29,7 @@ def notebook(answer: str, tests: list[str]) -> nbformat.NotebookNode:
 def run(nb) -> tuple[list[str], nbformat.NotebookNode]:
     seal = tamper.seal(nb)
     NotebookClient(nb, allow_errors=True, timeout=60).execute()
-    executed_json, reasons = tamper.check(nbformat.writes(nb), seal)
+    executed_json, reasons = tamper.unseal(nbformat.writes(nb), seal)
     return reasons, nbformat.reads(executed_json, as_version=4)
 
 
@@ -58,7 +59,7 @@ def test_tampering_is_found_and_zeroes_the_tests(name):
     answer, tests, expected = CASES[name]
     reasons, nb = run(notebook(answer, tests))
     assert any(expected in reason for reason in reasons), reasons
-    tests_after = [c for c in nb.cells if tamper.is_test(c)]
+    tests_after = [c for c in nb.cells if is_test(c)]
     assert len(tests_after) == len(tests)
     assert all(c.outputs[0]["ename"] == tamper.TAMPER for c in tests_after)
     assert not any(tamper.MARK in c.metadata for c in nb.cells)
@@ -73,7 +74,7 @@ def test_honest_work_passes_untouched(answer):
     reasons, executed = run(nb)
     assert reasons == []
     assert [(c.source, c.metadata) for c in executed.cells] == original
-    failed = [any(o.get("output_type") == "error" for o in c.outputs) for c in executed.cells if tamper.is_test(c)]
+    failed = [any(o.get("output_type") == "error" for o in c.outputs) for c in executed.cells if is_test(c)]
     assert failed == [answer != ANSWER and "-" in answer] * 2
 
 
@@ -93,7 +94,7 @@ def test_checksum_change_is_reported():
     nonce = seal.nonces[baseline.id]
     baseline.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{tamper.PREFIX} {nonce} {{}}\n")]
     baseline.execution_count = 1
-    test = next(c for c in nb.cells if tamper.is_test(c))
+    test = next(c for c in nb.cells if is_test(c))
     test.source = "pass"
     assert any("test cell 'test_0' changed" in r for r in tamper.verify(nb, seal))
 
@@ -140,7 +141,7 @@ def test_rebinding_a_name_the_tests_use_is_tampering(name, fashion_root):
     nb = rebinding_notebook(WRONG + answer)
     reasons, executed = run_guarded(nb)
     assert any("rebound" in r and expected in r for r in reasons), reasons
-    assert all(c.outputs[0]["ename"] == tamper.TAMPER for c in executed.cells if tamper.is_test(c))
+    assert all(c.outputs[0]["ename"] == tamper.TAMPER for c in executed.cells if is_test(c))
 
 
 @pytest.mark.slow
@@ -149,14 +150,14 @@ def test_honest_answers_that_import_again_are_not_tampering(fashion_root):
               "def double(x):\n    values = x * 2\n    return values\n")
     reasons, executed = run_guarded(rebinding_notebook(answer))
     assert reasons == []
-    errors = [o for c in executed.cells if tamper.is_test(c) for o in c.outputs if o.get("output_type") == "error"]
+    errors = [o for c in executed.cells if is_test(c) for o in c.outputs if o.get("output_type") == "error"]
     assert errors == []
 
 
 def run_guarded(nb) -> tuple[list[str], nbformat.NotebookNode]:
     seal = tamper.seal(nb, frozenset({"double"}))
     NotebookClient(nb, allow_errors=True, timeout=120).execute()
-    executed_json, reasons = tamper.check(nbformat.writes(nb), seal)
+    executed_json, reasons = tamper.unseal(nbformat.writes(nb), seal)
     return reasons, nbformat.reads(executed_json, as_version=4)
 
 
