@@ -6,11 +6,14 @@ import os
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import TensorDataset
 
-from course import HistoryPlotter, NoisyDataset, fashion_mnist_split, fit, grid, sweep
+from course import HistoryPlotter, NoisyDataset, fashion_mnist_split, fit, grid, linear_data, sweep
 from course.parallel import run_jobs
-from course.sweep import Experiment, StackedNets, _group_key, _experiment
+from course.stacked import StackedNets
+from course.sweep import Experiment, group_key
 from tests.support.datasets import run_benchmark
 
 EPOCHS, BATCH, SEED = 2, 32, 5
@@ -30,7 +33,7 @@ def data(fashion_root):
     return fashion_mnist_split(n_train=160, n_validation=80, root=fashion_root)
 
 
-def fit_alone(settings: dict, train, validation):
+def fit_alone(settings: dict, train, validation, loss_fn=F.cross_entropy):
     """What the sweep promises each experiment equals: a plain fit with the same seeds."""
     torch.manual_seed(settings.get("seed", SEED))
     net = settings.get("build_net", build_net)(*([settings["width"]] if "width" in settings else []))
@@ -38,7 +41,8 @@ def fit_alone(settings: dict, train, validation):
     optimizer = kind(net.parameters(), lr=settings.get("lr", 1e-3), **settings.get("optimizer_options", {}))
     augment = settings.get("augment")
     data = NoisyDataset(train, **augment, seed=SEED) if augment else train
-    return fit(net, data, validation, optimizer, EPOCHS, settings.get("batch_size", BATCH), seed=SEED, progress=False)
+    return fit(net, data, validation, optimizer, EPOCHS, settings.get("batch_size", BATCH), seed=SEED, progress=False,
+               loss_fn=loss_fn)
 
 
 def assert_close(swept, alone, title):
@@ -72,8 +76,8 @@ def swept(data):
 def test_same_shape_experiments_share_one_batched_group(data):
     defaults = {"build_net": build_net, "optimizer": "adam", "lr": 1e-3, "batch_size": BATCH, "epochs": EPOCHS,
                 "seed": SEED}
-    planned = [_experiment(settings, defaults) for settings in EXPERIMENTS]
-    keys = [_group_key(e.make_net(), e, data[0]) for e in planned]
+    planned = [Experiment.from_settings(settings, defaults) for settings in EXPERIMENTS]
+    keys = [group_key(e.make_net(), e, data[0]) for e in planned]
     assert len({keys[i] for i in range(6)}) == 1 and keys[0] is not None  # SGD, Adam, seeds, augmentation
     assert keys[6] != keys[0] and keys[8] != keys[0]  # another width, another batch size
     assert keys[7] is None  # batch norm trains alone through fit
@@ -131,8 +135,8 @@ def test_grid_makes_every_combination():
     experiments = grid(optimizer=["sgd", "adam"], lr=[0.1, 0.01], augment=[{}, {"noise_sigma": 0.1}])
     assert len(experiments) == 8
     assert experiments[1] == {"optimizer": "sgd", "lr": 0.1, "augment": {"noise_sigma": 0.1}}
-    assert isinstance(_experiment(experiments[0], {"build_net": build_net, "optimizer": "adam", "lr": 1,
-                                                   "batch_size": 1, "epochs": 1, "seed": 0}), Experiment)
+    assert isinstance(Experiment.from_settings(experiments[0], {"build_net": build_net, "optimizer": "adam", "lr": 1,
+                                                                "batch_size": 1, "epochs": 1, "seed": 0}), Experiment)
 
 
 @pytest.mark.parametrize("call,message", [
@@ -146,6 +150,48 @@ def test_grid_makes_every_combination():
 def test_bad_experiments_get_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def smoothed_cross_entropy(output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(output, y, label_smoothing=0.1)
+
+
+def test_sweep_trains_with_the_given_loss(swept, data):
+    """Stacked experiments train on sweep's loss_fn: each equals fit with that loss, not cross-entropy."""
+    smoothed = sweep(build_net, *data, EXPERIMENTS[:2], epochs=EPOCHS, batch_size=BATCH, seed=SEED,
+                     loss_fn=smoothed_cross_entropy, progress=False, workers=1)
+    first, second = smoothed.values()
+    assert first["time"] == second["time"]  # one group: they trained stacked
+    for settings, (title, history) in zip(EXPERIMENTS[:2], smoothed.items()):
+        assert_close(history, fit_alone(settings, *data, loss_fn=smoothed_cross_entropy), title)
+        assert not np.allclose(history["train loss"], swept[title]["train loss"], rtol=1e-3), title
+
+
+def regression_net() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+
+
+def test_each_experiment_may_set_its_own_loss():
+    x, y = linear_data([1.0, -2.0, 0.5], 0.3, n=120, noise=0.1)
+    train, validation = TensorDataset(x[:80], y[:80]), TensorDataset(x[80:], y[80:])
+    experiments = [{"lr": 0.05, "loss_fn": F.mse_loss}, {"lr": 0.01, "loss_fn": F.mse_loss}, {"loss_fn": F.l1_loss}]
+    swept = sweep(regression_net, train, validation, experiments, epochs=3, batch_size=10, optimizer="sgd",
+                  seed=SEED, progress=False, workers=1)
+    assert list(swept)[2] == "loss_fn=l1_loss"
+    for settings, (title, history) in zip(experiments, swept.items()):
+        torch.manual_seed(SEED)
+        net = regression_net()
+        alone = fit(net, train, validation, torch.optim.SGD(net.parameters(), lr=settings.get("lr", 1e-3)), 3, 10,
+                    loss_fn=settings["loss_fn"], seed=SEED, progress=False)
+        assert_close(history, alone, title)
+    assert np.isnan(swept[title]["validation accuracy"]).all()  # no classes, no accuracy
+
+
+def test_a_loss_with_one_number_per_sample_gets_a_clear_error(data):
+    per_sample = lambda output, y: F.cross_entropy(output, y, reduction="none")  # noqa: E731
+    with pytest.raises(ValueError, match="one number per batch"):
+        sweep(build_net, *data, EXPERIMENTS[:2], epochs=1, batch_size=BATCH, loss_fn=per_sample, progress=False,
+              workers=1)
 
 
 @pytest.mark.slow
