@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from autograde.config import resolve_class
 from autograde.sandbox import bubblewrap, zygote
 
 
@@ -22,7 +23,6 @@ def warm_zygote(wanted: bool, env: dict[str, str]) -> zygote.Zygote | None:
 def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> bool:
     """Start this process's zygote now, before workers fork, if kernels of ``manager`` would use it;
     whether there is one."""
-    from autograde.grading.execute import resolve_class
     from autograde.sandbox.manager import SandboxKernelManager  # imports jupyter_client: only when asked
 
     cls = resolve_class(manager)

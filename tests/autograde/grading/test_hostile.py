@@ -22,7 +22,7 @@ from autograde.sandbox.bubblewrap import bwrap_status
 from autograde.sandbox.cgroups import own_cgroup
 from autograde.demo_class import write_submission
 from autograde.cli import main
-from tests.support.grading_course import ASSIGNMENT, add_class, make_course
+from tests.support.grading_course import ASSIGNMENT, add_class, make_course, nbgrader
 from tests.support.requirements import requires
 from tests.support.hostile import EXPECTED, hostile_notebooks, scores
 
@@ -160,8 +160,6 @@ def _grades(course: Path) -> list[dict]:
 
 
 def test_nbgrader_autograde_runs_in_the_sandbox_through_its_config(tmp_path):
-    from grading_course import nbgrader
-
     course = make_course(tmp_path / "course")
     with (course / "nbgrader_config.py").open("a") as config:  # the lines the course's own config has
         config.write("\nfrom autograde.sandbox import autograde_preprocessors\n"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import textwrap
 import time
@@ -10,13 +11,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from autograde.config import MAX_PROCESSES, Limits
+from autograde.grading.execute import LimitedKernelManager
 from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, bubblewrap, limits_config, zygote
 from autograde.sandbox.bubblewrap import NOBODY, bwrap_status
-from autograde.sandbox.cgroups import cgroups_writable
+from autograde.sandbox.cgroups import cgroups_writable, own_cgroup
 from tests.support.requirements import requires
 
 pytestmark = pytest.mark.slow
@@ -229,6 +232,31 @@ def test_missing_bwrap_warns_or_refuses(tmp_path, monkeypatch):
         nb, km, error, seen = run_cells(["import os; print(os.getuid())"], tmp_path, Limits(memory_bytes=1 << 30))
     assert error is None and not km.sandboxed
     assert stdout(nb.cells[0]).strip() == str(os.getuid())  # no sandbox, but it ran under limits
+
+
+def test_the_manager_keeps_the_execute_contract():
+    km = SandboxKernelManager(run_tag="hw1-42")
+    assert isinstance(km, LimitedKernelManager)
+    assert not isinstance(AsyncKernelManager(), LimitedKernelManager)  # the Protocol does tell them apart
+    km.scratch_dir = "relative/folder"
+    assert km.scratch_dir == str(Path("relative/folder").resolve()) and km.run_tag == "hw1-42"
+    assert km.resource_notes() == [] and km.warm_start is True
+
+
+@needs_bwrap
+@needs_cgroups
+def test_the_run_tag_names_the_kernels_cgroups(tmp_path):
+    tag = f"tagged-{os.getpid()}"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    km = SandboxKernelManager(run_tag=tag + "/../x y")  # only letters, digits, - and _ reach the name
+    client = NotebookClient(nb, km=km, resources={"metadata": {"path": str(tmp_path)}})
+    found: list[str] = []
+    client.on_cell_complete = lambda **_: found.extend(
+        p.name for kind in ("memory", "pids") for p in own_cgroup(kind).glob(f"sandbox-{tag}*"))
+    client.execute(cleanup_kc=True)
+    assert len(found) == 2 and found[0] == found[1], found  # one memory and one pids group, same name
+    assert re.fullmatch(f"sandbox-{tag}xy-[0-9a-f]{{12}}", found[0]), found
+    assert not [p for kind in ("memory", "pids") for p in own_cgroup(kind).glob(f"sandbox-{tag}*")]
 
 
 def test_limits_reach_the_manager_and_reject_nonsense():
