@@ -84,7 +84,7 @@ def test_an_error_the_answer_swallows_is_raised_when_the_block_ends():
 
 
 def test_what_the_tamper_checks_compare_is_never_touched():
-    # autograde/tamper.py compares these between a baseline and every test cell's checkpoint.
+    # autograde/grading/tamper.py compares these between a baseline and every test cell's checkpoint.
     watched = (torch.allclose, torch.isclose, torch.equal, builtins.isinstance, builtins.len, builtins.abs)
     with write_it_yourself("torch.softmax", "F.softmax", "nn.init", "F.batch_norm", "nn.BatchNorm1d"):
         assert (torch.allclose, torch.isclose, torch.equal) == watched[:3]

@@ -130,3 +130,5 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, tmp_path):
         client.wait_for_workers(2, timeout=120)  # its nanny starts a new worker, for the next test
     assert scores(course) == scores(local)
     assert not list((course / "autograded").glob("*/.*"))
+    attempts = {r["student"]: r["attempts"] for r in json.loads((course / "reports" / ASSIGNMENT / "results.json").read_text())}
+    assert attempts["student-05-slow"] == 2 and attempts["student-01-reference"] == 1  # dask ran the killed one twice
