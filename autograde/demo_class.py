@@ -15,14 +15,17 @@ from typing import Callable
 import nbformat
 from nbformat import NotebookNode
 
+from autograde.cells import grade_id, is_solution
 
-def _answer_cells(nb: NotebookNode) -> list[NotebookNode]:
-    """Code cells where a student writes (nbgrader solution cells), in order."""
-    return [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+
+def _written_code(nb: NotebookNode) -> list[NotebookNode]:
+    """The code cells a student writes in (nbgrader solution cells, autograded or not), in order."""
+    return [c for c in nb.cells if c.cell_type == "code" and is_solution(c)]
 
 
 def _first_answer(nb: NotebookNode, prefix: str) -> NotebookNode:
-    cells = _answer_cells(nb)
+    """``nb`` with ``prefix`` put before the code of its first solution cell."""
+    cells = _written_code(nb)
     if not cells:
         raise ValueError("the notebook has no answer (solution) cells to change")
     cells[0].source = prefix + cells[0].source
@@ -42,9 +45,9 @@ def untouched(source: NotebookNode, release: NotebookNode) -> NotebookNode:
 def partly_right(source: NotebookNode, release: NotebookNode) -> NotebookNode:
     """Every other answer filled in from the solution, the rest left as released."""
     nb = nbformat.from_dict(release)
-    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in _answer_cells(source)}
-    for cell in _answer_cells(nb)[::2]:
-        cell.source = solutions.get(cell.metadata["nbgrader"]["grade_id"], cell.source)
+    solutions = {grade_id(c): c.source for c in _written_code(source)}
+    for cell in _written_code(nb)[::2]:
+        cell.source = solutions.get(grade_id(cell), cell.source)
     return nb
 
 
@@ -85,7 +88,7 @@ def check_finite(result, label="result"):
 def own_variant(source: NotebookNode, release: NotebookNode) -> NotebookNode:
     """The solution with the student's own extra check in every answer (code only this student writes)."""
     nb = nbformat.from_dict(source)
-    for cell in _answer_cells(nb):
+    for cell in _written_code(nb):
         cell.source = cell.source.rstrip() + "\n" + OWN_CHECK
     return nb
 
@@ -116,7 +119,7 @@ def disguise(code: str) -> str:
 def copied_variant(source: NotebookNode, release: NotebookNode) -> NotebookNode:
     """The "own-variant" answers copied by another student, who disguised them (see ``disguise``)."""
     nb = own_variant(source, release)
-    for cell in _answer_cells(nb):
+    for cell in _written_code(nb):
         cell.source = disguise(cell.source)
     return nb
 

@@ -1,4 +1,4 @@
-"""Static checks of a source notebook's nbgrader metadata, and the tasks (answer cell + its tests) it holds.
+"""Lint a source notebook's nbgrader metadata, and find the tasks (answer cell + its tests) it holds.
 
 Conventions the checks enforce (chapter authors follow them):
 
@@ -19,25 +19,11 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
+from autograde.cells import grade_id, is_answer, is_test, nbgrader_metadata, points
+
 TOTAL = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\*\*|__)?\s*(?:points?\b|in total\b)", re.IGNORECASE)
 AUTOMATIC = re.compile(r"(\d+(?:\.\d+)?)\s*(?:points?\s+)?(?:for code that is graded automatically|for code graded "
                        r"automatically|checked automatically|graded automatically|autograded)", re.IGNORECASE)
-
-
-def _meta(cell: NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def is_answer(cell: NotebookNode) -> bool:
-    """An autograded answer cell: code the student writes, checked by test cells."""
-    meta = _meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("solution")) and not meta.get("grade")
-
-
-def is_test(cell: NotebookNode) -> bool:
-    """An autograded test cell: code with points that passes or fails."""
-    meta = _meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 @dataclass
@@ -65,12 +51,12 @@ def tasks(nb: NotebookNode) -> list[Task]:
     found: list[Task] = []
     for index, cell in enumerate(nb.cells):
         if is_answer(cell):
-            found.append(Task(str(_meta(cell).get("grade_id", f"cell {index}")), index))
+            found.append(Task(grade_id(cell, index), index))
         elif is_test(cell) and found:
             task = found[-1]
             task.test_indices.append(index)
-            task.test_ids.append(str(_meta(cell).get("grade_id", f"cell {index}")))
-            task.points += float(_meta(cell).get("points") or 0)
+            task.test_ids.append(grade_id(cell, index))
+            task.points += points(cell)
     return found
 
 
@@ -111,41 +97,52 @@ def metadata_problems(nb: NotebookNode) -> list[str]:
         MetadataValidator().validate_nb(nb)
     except ValidationError as error:
         problems.append(f"nbgrader rejects the metadata: {error}")
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # grade_id -> the first cell that has it
     for index, cell in enumerate(nb.cells):
-        meta = _meta(cell)
-        if not meta or not (meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task")):
-            continue
-        grade_id = meta.get("grade_id")
-        if not grade_id:
-            problems.append(f"cell {index} has nbgrader metadata but no grade_id")
-        elif grade_id in seen:
-            problems.append(f"grade_id {grade_id!r} is used by cells {seen[grade_id]} and {index}; grade_ids must be unique")
-        else:
-            seen[grade_id] = index
-        if meta.get("grade") and not (isinstance(meta.get("points"), (int, float)) and meta["points"] > 0):
-            problems.append(f"graded cell {grade_id or index!r} has points={meta.get('points')!r}; give it points > 0")
-        if is_test(cell):
-            if not meta.get("locked"):
-                problems.append(f"test cell {grade_id!r} is not locked; set locked: true so students cannot edit it")
-            if not asserts_something(cell.source):
-                problems.append(f"test cell {grade_id!r} asserts nothing (no assert, raise or assert_* call): "
-                                "it passes whatever the answer is")
-    for task in tasks(nb):
-        if not task.test_indices:
-            problems.append(f"answer cell {task.answer_id!r} is not followed by a test cell before the next answer cell")
-    first_answer = next((i for i, c in enumerate(nb.cells) if is_answer(c)), None)
-    for index, cell in enumerate(nb.cells):
-        if is_test(cell) and (first_answer is None or index < first_answer):
-            problems.append(f"test cell {_meta(cell).get('grade_id')!r} comes before any answer cell")
+        problems.extend(_cell_problems(cell, index, seen))
+    problems.extend(_order_problems(nb))
     problems.extend(_points_problems(nb))
     return problems
 
 
+def _cell_problems(cell: NotebookNode, index: int, seen: dict[str, int]) -> list[str]:
+    """One nbgrader cell: its grade_id (present, unique), its points, and for a test cell its lock and assert."""
+    meta = nbgrader_metadata(cell)
+    if not (meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task")):
+        return []
+    problems = []
+    name = grade_id(cell)
+    if not name:
+        problems.append(f"cell {index} has nbgrader metadata but no grade_id")
+    elif name in seen:
+        problems.append(f"grade_id {name!r} is used by cells {seen[name]} and {index}; grade_ids must be unique")
+    else:
+        seen[name] = index
+    if meta.get("grade") and not (isinstance(meta.get("points"), (int, float)) and meta["points"] > 0):
+        problems.append(f"graded cell {name or index!r} has points={meta.get('points')!r}; give it points > 0")
+    if is_test(cell) and not meta.get("locked"):
+        problems.append(f"test cell {name!r} is not locked; set locked: true so students cannot edit it")
+    if is_test(cell) and not asserts_something(cell.source):
+        problems.append(f"test cell {name!r} asserts nothing (no assert, raise or assert_* call): "
+                        "it passes whatever the answer is")
+    return problems
+
+
+def _order_problems(nb: NotebookNode) -> list[str]:
+    """Every answer cell is followed by a test cell, and no test cell comes before the first answer."""
+    problems = [f"answer cell {task.answer_id!r} is not followed by a test cell before the next answer cell"
+                for task in tasks(nb) if not task.test_indices]
+    first_answer = next((i for i, c in enumerate(nb.cells) if is_answer(c)), None)
+    problems.extend(f"test cell {grade_id(cell)!r} comes before any answer cell" for index, cell in enumerate(nb.cells)
+                    if is_test(cell) and (first_answer is None or index < first_answer))
+    return problems
+
+
 def _points_problems(nb: NotebookNode) -> list[str]:
-    graded = [c for c in nb.cells if _meta(c).get("grade")]
-    total = sum(float(_meta(c).get("points") or 0) for c in graded)
-    automatic = sum(float(_meta(c).get("points") or 0) for c in graded if is_test(c))
+    """The total (and automatic part) the first markdown cell states must match the graded cells' points."""
+    graded = [c for c in nb.cells if nbgrader_metadata(c).get("grade")]
+    total = sum(points(c) for c in graded)
+    automatic = sum(points(c) for c in graded if is_test(c))
     stated_total, stated_automatic = stated_points(nb)
     problems = []
     if stated_total is None:

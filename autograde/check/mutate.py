@@ -139,10 +139,12 @@ class _Collector:
         self.changes: list[tuple[ast.AST, ast.AST | str, str, str]] = []
         self.axis_constants: set[int] = set()  # ids of constants that are axes (changed as "axis", not "constant")
 
-    def add(self, node, replacement, operator, description):
+    def add(self, node: ast.AST, replacement: ast.AST | str, operator: str, description: str) -> None:
+        """Record one change: ``node`` becomes ``replacement`` (a node, or source text)."""
         self.changes.append((node, replacement, operator, description))
 
     def run(self) -> None:
+        """Call ``visit_<NodeType>`` on every node of the tree that has one."""
         for node in ast.walk(self.tree):
             method = getattr(self, f"visit_{type(node).__name__}", None)
             if method:

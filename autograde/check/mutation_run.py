@@ -1,4 +1,4 @@
-"""Mutation testing inside one execution of the solution notebook.
+"""Mutation testing inside one execution of the solution notebook: add the mutants' cells, read their verdicts.
 
 :func:`instrument` adds cells to the (prepared) solution notebook so that one kernel runs the whole
 notebook once and, right after each task's own test cells, every mutant of that task:
@@ -23,10 +23,11 @@ from datetime import datetime
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.utils import determine_grade
+from nbgrader.utils import determine_grade, is_grade
 
-from autograde.check.mutate import Mutant, bound_names
+from autograde.cells import TIMED_OUT, first_error, grade_id, has_error, is_not_run, nbgrader_metadata
 from autograde.check.metadata_lint import Task
+from autograde.check.mutate import Mutant, bound_names
 
 KEY = "course_check"  # cell metadata key of injected cells
 HELPER_TIMEOUT = 30  # seconds for the bookkeeping cells (RNG snapshots, forgetting names)
@@ -101,10 +102,17 @@ def _injected(source: str, role: str, task: str, timeout: float | None, **extra)
     return cell
 
 
+def _as_original(cell: NotebookNode) -> NotebookNode:
+    """An injected copy of a cell (with its outputs) under the original's nbgrader metadata, as scoring reads it."""
+    original = nbformat.from_dict(json.loads(json.dumps(cell)))
+    original.metadata["nbgrader"] = cell.metadata[KEY].get("nbgrader", {})
+    return original
+
+
 def _replay(cell: NotebookNode, role: str, task: str, timeout: float | None, **extra) -> NotebookNode:
     """A copy of an original cell to run again, without nbgrader metadata (so no scoring picks it up)."""
     copied = _injected(cell.source, role, task, timeout, **extra)
-    copied.metadata[KEY]["nbgrader"] = copy.deepcopy(dict(cell.metadata.get("nbgrader", {})))
+    copied.metadata[KEY]["nbgrader"] = copy.deepcopy(dict(nbgrader_metadata(cell)))
     return copied
 
 
@@ -156,25 +164,16 @@ class CellTimeouts:
         now = time.monotonic()
         if self._running is not None:
             self.seconds[self._running[0]] = now - self._running[1]
-        meta = cell.get("metadata", {})
-        injected = meta.get(KEY)
-        grade_id = meta.get("nbgrader", {}).get("grade_id")
-        self._running = (grade_id, now) if grade_id and not injected else None
+        injected = cell.get("metadata", {}).get(KEY)
         if not injected:
+            self._running = (grade_id(cell), now) if grade_id(cell) else None
             return self.default
+        self._running = None
         limit = injected.get("timeout") or self.default
-        original = self.seconds.get(injected.get("nbgrader", {}).get("grade_id"), 0.0)
+        original = self.seconds.get(grade_id(_as_original(cell)), 0.0)
         if limit is None:
             return None
         return max(limit, self.factor * original) if self.default is None else min(self.default, max(limit, self.factor * original))
-
-
-def _errors(cell: NotebookNode) -> str:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            lines = str(output.get("evalue", "")).strip().splitlines()
-            return f"{output.get('ename')}: {lines[0] if lines else ''}".strip()
-    return ""
 
 
 def _seconds(cell: NotebookNode) -> float:
@@ -192,56 +191,66 @@ def read_results(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]],
                  equivalent: dict[str, dict[str, str]]) -> tuple[str, list[MutantResult], list[str], float]:
     """(solution notebook without injected cells, mutant results, problems, seconds spent in injected cells)."""
     nb = nbformat.reads(executed_json, as_version=4)
-    original, injected = [], []
-    for cell in nb.cells:
-        (injected if KEY in cell.get("metadata", {}) else original).append(cell)
-    groups: dict[tuple[str, str], list[NotebookNode]] = {}
-    problems = []
+    original = [c for c in nb.cells if KEY not in c.get("metadata", {})]
+    injected = [c for c in nb.cells if KEY in c.get("metadata", {})]
+    groups: dict[tuple[str, str], list[NotebookNode]] = {}  # (task, mutant id or "" for the restore) -> cells
     for cell in injected:
         meta = cell.metadata[KEY]
         if meta["role"] in ("mutant", "replay", "restore"):
             groups.setdefault((meta["task"], meta.get("mutant", "")), []).append(cell)
-        if meta["role"] in ("helper", "save", "begin") and _errors(cell) and "NotRunError" not in _errors(cell):
-            problems.append(f"course check's own cell failed ({meta['role']} {meta['task']}): {_errors(cell)}")
+    problems = _bookkeeping_problems(injected)
     results = []
     for answer_id, (task, found) in plan.items():
-        restore = groups.get((answer_id, ""), [])
-        failed = [_errors(c) for c in restore if _errors(c)]
-        if failed and task.test_indices:
-            problems.append(f"{answer_id}: the original answer and tests failed when run again after its mutants "
-                            f"({failed[0]}); they depend on state the mutants changed")
-        baseline = [_errors(original[i]) for i in task.test_indices if i < len(original)]
-        for mutant in found:
-            if any(baseline):  # the solution already fails this task: its mutants prove nothing
-                results.append(MutantResult(answer_id, mutant, "not tested", "the solution fails these tests"))
-                continue
-            cells = groups.get((answer_id, mutant.id), [])
-            results.append(_verdict(task, mutant, cells, equivalent.get(answer_id, {})))
-    seconds = sum(_seconds(c) for c in injected)
+        problems.extend(_restore_problems(answer_id, task, groups.get((answer_id, ""), [])))
+        if any(has_error(original[i]) for i in task.test_indices if i < len(original)):
+            # the solution already fails this task: its mutants prove nothing
+            results.extend(MutantResult(answer_id, m, "not tested", "the solution fails these tests") for m in found)
+            continue
+        results.extend(_verdict(task, m, groups.get((answer_id, m.id), []), equivalent.get(answer_id, {})) for m in found)
     clean = copy.deepcopy(nb)
     clean.cells = original
-    return nbformat.writes(clean), results, problems, seconds
+    return nbformat.writes(clean), results, problems, sum(_seconds(c) for c in injected)
+
+
+def _bookkeeping_problems(injected: list[NotebookNode]) -> list[str]:
+    """The check's own cells (helper, RNG snapshots, forgetting names) that raised rather than never ran."""
+    return [f"course check's own cell failed ({c.metadata[KEY]['role']} {c.metadata[KEY]['task']}): {first_error(c)}"
+            for c in injected
+            if c.metadata[KEY]["role"] in ("helper", "save", "begin") and has_error(c) and not is_not_run(c)]
+
+
+def _restore_problems(answer_id: str, task: Task, restore: list[NotebookNode]) -> list[str]:
+    """The original answer and tests must pass again after the mutants, else they depend on the mutants' state."""
+    failed = [first_error(c) for c in restore if has_error(c)]
+    if not failed or not task.test_indices:
+        return []
+    return [f"{answer_id}: the original answer and tests failed when run again after its mutants "
+            f"({failed[0]}); they depend on state the mutants changed"]
 
 
 def _verdict(task: Task, mutant: Mutant, cells: list[NotebookNode], equivalent: dict[str, str]) -> MutantResult:
-    tests = [c for c in cells if c.metadata[KEY]["role"] == "replay" and c.metadata[KEY]["nbgrader"].get("grade")]
-    if not tests or any("NotRunError" in _errors(c) for c in cells):
+    """Killed when its task's replayed tests lose points; otherwise documented as equivalent, or survived."""
+    replayed = [_as_original(c) for c in cells if c.metadata[KEY]["role"] == "replay"]
+    tests = [c for c in replayed if is_grade(c)]
+    if not tests or any(is_not_run(c) for c in cells):
         return MutantResult(task.answer_id, mutant, "not run", "the run stopped before this mutant")
     score = maximum = 0.0
     detail = ""
     for cell in tests:
-        graded = nbformat.from_dict(json.loads(json.dumps(cell)))
-        graded.metadata["nbgrader"] = cell.metadata[KEY]["nbgrader"]
-        points, most = determine_grade(graded)
+        points, most = determine_grade(cell)
         score += points or 0.0
         maximum += most
         if (points or 0.0) < most and not detail:
-            why = _errors(cell) or "output on stderr"
-            if any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in cell.get("outputs", [])):
-                why = f"stopped at the mutant time limit ({cell.metadata[KEY]['timeout']:g} s)"
-            detail = f"{graded.metadata['nbgrader'].get('grade_id')}: {why}"
+            detail = f"{grade_id(cell)}: {_why_it_lost(cell)}"
     if score < maximum:
         return MutantResult(task.answer_id, mutant, "killed", detail, score, maximum)
     if mutant.id in equivalent:
         return MutantResult(task.answer_id, mutant, "equivalent", equivalent[mutant.id] or "documented", score, maximum)
     return MutantResult(task.answer_id, mutant, "survived", "every test passed", score, maximum)
+
+
+def _why_it_lost(test: NotebookNode) -> str:
+    """Why a replayed test lost points: the mutant time limit, its first error, or output on stderr."""
+    if any(o.get("ename") in (TIMED_OUT, "KeyboardInterrupt") for o in test.get("outputs", [])):
+        return f"stopped at the mutant time limit ({test.metadata[KEY]['timeout']:g} s)"
+    return str(first_error(test) or "output on stderr")

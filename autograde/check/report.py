@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+if TYPE_CHECKING:
+    from autograde.check.gate import CheckSettings, NotebookCheck
+    from autograde.check.mutation_run import MutantResult
 
-def _mutation_counts(results) -> tuple[int, int, int]:
+
+def _mutation_counts(results: list[MutantResult]) -> tuple[int, int, int]:
     """(killed, documented equivalent, total) over the mutants that could be tested."""
     results = [r for r in results if r.status != "not tested"]
     killed = sum(r.status == "killed" for r in results)
@@ -15,12 +20,13 @@ def _mutation_counts(results) -> tuple[int, int, int]:
     return killed, equivalent, len(results)
 
 
-def _score(results) -> str:
+def _score(results: list[MutantResult]) -> str:
+    """The mutation score: killed and documented equivalent mutants over those tested ("-" for none)."""
     killed, equivalent, total = _mutation_counts(results)
     return f"{100 * (killed + equivalent) / total:.0f}%" if total else "-"
 
 
-def summary_frame(checks) -> pd.DataFrame:
+def summary_frame(checks: list[NotebookCheck]) -> pd.DataFrame:
     """One row per notebook: the verdict and each part of the check."""
     rows = []
     for c in checks:
@@ -38,7 +44,7 @@ def summary_frame(checks) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def task_frame(checks) -> pd.DataFrame:
+def task_frame(checks: list[NotebookCheck]) -> pd.DataFrame:
     """One row per task: mutants tried, killed, documented equivalent, surviving, and the mutation score."""
     rows = []
     for c in checks:
@@ -50,7 +56,7 @@ def task_frame(checks) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["assignment", "task", "mutants", "killed", "equivalent", "survived", "score"])
 
 
-def print_report(checks, seconds: float, html_path: Path | None = None) -> bool:
+def print_report(checks: list[NotebookCheck], seconds: float, html_path: Path | None = None) -> bool:
     """Print the tables and every problem; returns True when something failed."""
     with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
         print(summary_frame(checks).to_string(index=False))
@@ -70,7 +76,7 @@ def print_report(checks, seconds: float, html_path: Path | None = None) -> bool:
     return bool(failed)
 
 
-def write_html(checks, path: Path, settings=None) -> Path:
+def write_html(checks: list[NotebookCheck], path: Path, settings: CheckSettings | None = None) -> Path:
     """The report as one self-contained HTML page: tables, problems, surviving mutants with their diffs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

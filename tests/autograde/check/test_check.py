@@ -8,7 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograde import cli
-from autograde.check.gate import CheckSettings, check
+from autograde.check.gate import CheckSettings, check_assignments
 from autograde.check.mutate import bound_names, equivalent_ids, mutants, select, solution_lines
 from autograde.check.mutation_run import CellTimeouts
 from autograde.check.metadata_lint import metadata_problems, stated_points, tasks
@@ -118,8 +118,8 @@ def test_stated_points_conventions(text, expected):
 def fixture_results(tmp_path_factory) -> dict:
     """One real check of the broken fixture assignments (sandboxed kernels, nbgrader, mutants)."""
     settings = CheckSettings(workers=2, max_mutants=20, mutant_timeout=3, time_limit=60, progress=False)
-    results = check(CHECK_COURSE, ["good", "wrong-solution", "duplicate-ids", "student-crash"], settings,
-                    workdir=tmp_path_factory.mktemp("check-work"))
+    results = check_assignments(CHECK_COURSE, ["good", "wrong-solution", "duplicate-ids", "student-crash"], settings,
+                                workdir=tmp_path_factory.mktemp("check-work"))
     return {r.assignment: r for r in results}
 
 
@@ -186,7 +186,7 @@ def test_cli_fails_on_a_test_that_asserts_nothing(tmp_path, capsys):
 @pytest.mark.slow
 def test_chapter_01_passes(tmp_path, data_env):
     """The first chapter of the course, as CI would check it (the whole course takes minutes; see the report)."""
-    results = check(REPO, ["01-tensors"], CheckSettings(workers=2, progress=False), workdir=tmp_path / "work")
+    results = check_assignments(REPO, ["01-tensors"], CheckSettings(workers=2, progress=False), workdir=tmp_path / "work")
     (chapter,) = results
     assert chapter.ok, chapter.problems
     assert chapter.solution_score == chapter.max_score == 11 and chapter.student_score == 0
