@@ -351,7 +351,7 @@ def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) 
     clean, item.check.mutants, problems, injected = read_results(result.notebook_json, item.plan, item.equivalent)
     item.check.problems.extend(problems)
     item.check.seconds = result.duration - injected
-    result = replace(result, notebook=clean)
+    result = replace(result, notebook_json=clean)
     if not grading.finished(result) or solution_problems(nbformat.reads(clean, as_version=4)):
         # A mutant may have disturbed the kernel: confirm with a plain run of the solution.
         result = grading.run_one(_plain_job(item))
