@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from nbgrader_harness import _run, make_course  # noqa: E402
+sys.path.insert(0, str(REPO))
+from tests.support.nbgrader_harness import make_course, run_nbgrader  # noqa: E402
 
 import nbformat  # noqa: E402
 
@@ -36,7 +36,7 @@ def main() -> None:
             target.parent.mkdir(parents=True)
             shutil.copy(source, target)
             start = time.perf_counter()
-            _run([sys.executable, "-m", "nbgrader", "autograde", folder.name, "--force"], course, None)
+            run_nbgrader([sys.executable, "-m", "nbgrader", "autograde", folder.name, "--force"], course, None)
             elapsed = time.perf_counter() - start
             auto, total = points(nbformat.read(source, as_version=4))
         print(f"{folder.name:24s} autograde {elapsed:5.1f} s   points: {auto:g} autograded, {total:g} in all", flush=True)

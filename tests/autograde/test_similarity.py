@@ -1,6 +1,6 @@
 """course similarity: copied answers are found through renames, new comments and reordering; honest ones are not.
 
-No kernels and no nbgrader apps: the class is written with nbformat from tests/assignments/mini, whose
+No kernels and no nbgrader apps: the class is written with nbformat from tests/fixtures/assignments/mini, whose
 answer cells are ``square``, ``mean`` and ``count_words`` (grade ids of the same names).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A small course for the grading tests: tests/assignments/mini generated with nbgrader, plus a class."""
+"""A small course for the grading tests: tests/fixtures/assignments/mini generated with nbgrader, plus a class."""
 from __future__ import annotations
 
 import os

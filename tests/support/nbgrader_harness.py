@@ -17,7 +17,8 @@ from tests.support.paths import REPO
 
 
 
-def _run(command: list[str], cwd: Path, env: dict | None) -> None:
+def run_nbgrader(command: list[str], cwd: Path, env: dict | None) -> None:
+    """Run an nbgrader command line in ``cwd``; fail with its output when it fails."""
     # nbgrader calls `alembic` as a command: the environment's bin/ must lead PATH.
     full_env = {**os.environ, **(env or {})}
     full_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{full_env.get('PATH', '')}"
@@ -55,7 +56,7 @@ def make_course(tmp_path: Path, assignment: str) -> tuple[Path, str]:
     shutil.copytree(REPO / "notebooks" / assignment, course / "notebooks" / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
-    _run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], course, None)
+    run_nbgrader([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], course, None)
     return course, source_notebook(assignment, course).stem
 
 
@@ -76,7 +77,7 @@ def grade_submissions(tmp_path: Path, assignment: str, submissions: dict, env: d
             shutil.copy(course / "release" / assignment / f"{stem}.ipynb", target)
         else:
             nbformat.write(with_answers(solution, spec), target)
-    _run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"], course, env)
+    run_nbgrader([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"], course, env)
     return read_scores(course, assignment, stem, list(submissions))
 
 
