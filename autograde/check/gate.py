@@ -35,7 +35,7 @@ from traitlets.config import Config
 from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer, is_test
 from autograde.check.metadata_lint import metadata_problems, tasks
 from autograde.check.mutate import bound_names, equivalent_ids, mutants, select
-from autograde.check.mutation_run import CellTimeouts, MutantResult, instrument, read_results
+from autograde.check.mutation_run import KEY, CellTimeouts, MutantResult, instrument, read_results
 from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
 from autograde.grading.execute import ExecutionResult
@@ -255,7 +255,8 @@ def _check_scratch_course(scratch: Path, wanted: list[str], settings: CheckSetti
     return [p.check for p in plans.values()]
 
 
-def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str, settings: CheckSettings) -> dict[tuple[str, str], _Plan]:
+def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str,
+                        settings: CheckSettings) -> dict[tuple[str, str], _Plan]:
     """Lint each notebook, generate the student version, and prepare both made-up students' jobs."""
     scratch, config = grading.scratch, grading.config
     source_dir = scratch / course_directory(scratch, config=config).source_directory / assignment
@@ -363,7 +364,7 @@ def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) 
 def _plain_job(item: _Plan) -> Job:
     """The prepared solution job without the mutation cells (rebuilt from the instrumented one)."""
     nb = nbformat.reads(item.solution_job.notebook_json, as_version=4)
-    nb.cells = [c for c in nb.cells if "course_check" not in c.get("metadata", {})]
+    nb.cells = [c for c in nb.cells if KEY not in c.get("metadata", {})]
     return replace(item.solution_job, notebook_json=nbformat.writes(nb))
 
 
