@@ -25,6 +25,11 @@ MUTANT_TIMEOUT = 20.0  # seconds per injected cell, so an endless mutant cannot 
 SOLUTION_TIME_LIMIT = 60.0  # seconds a solution notebook may take under grading before course check fails it
 
 
+# The sandbox's limit traits (c.SandboxKernelManager.*) and the Limits fields they correspond to.
+LIMIT_TRAITS = {"notebook_seconds": "notebook_timeout", "memory_bytes": "memory_bytes",
+                "processes": "max_processes", "output_bytes": "output_bytes"}
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one notebook execution may use. None: the sandbox's default above (for the last three)."""
@@ -35,10 +40,40 @@ class Limits:
     max_processes: int | None = None
     output_bytes: int | None = None
 
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if value is not None and value <= 0:
+                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
+
 
 def configured_cell_timeout(config: Config) -> float:
     """The course's per-cell time limit: ``c.Execute.timeout`` in nbgrader_config.py, else CELL_TIMEOUT."""
     return float(config.Execute.get("timeout", CELL_TIMEOUT)) if "Execute" in config else CELL_TIMEOUT
+
+
+def course_limits(config: Config, **given: float | int | None) -> Limits:
+    """The limits of a run: those ``given`` (the command line's, None when not given), else the course's
+    nbgrader_config.py (``c.Execute.timeout``, ``c.SandboxKernelManager.*``, as ``nbgrader autograde``
+    applies them), else the defaults above. So both tools grade under the same limits."""
+    sandbox = sandbox_section(config)
+    configured = {field: sandbox[trait] for trait, field in LIMIT_TRAITS.items() if trait in sandbox}
+    configured["cell_timeout"] = configured_cell_timeout(config)
+    return Limits(**{**configured, **{name: value for name, value in given.items() if value is not None}})
+
+
+def sandbox_section(config: Config) -> Config:
+    """The course's ``c.SandboxKernelManager`` settings (empty when it sets none)."""
+    return Config(config.get("SandboxKernelManager", {}))
+
+
+def configured_warm_start(config: Config) -> bool:
+    """Whether the course lets kernels start warm (``c.SandboxKernelManager.warm_start``, default True)."""
+    return bool(sandbox_section(config).get("warm_start", True))
+
+
+def configured_require_sandbox(config: Config) -> bool:
+    """Whether the course refuses to grade without bubblewrap (``c.SandboxKernelManager.require_sandbox``)."""
+    return bool(sandbox_section(config).get("require_sandbox", False))
 
 
 def resolve_class(spec: type | str | None) -> type | None:

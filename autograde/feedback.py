@@ -86,7 +86,7 @@ def write_feedback(coursedir: CourseDirectory, assignment: str, student: str | N
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("assignment")
+    parser.add_argument("assignment", help="assignment name (a folder under submitted/<student>/)")
     parser.add_argument("--student", help="only this student (default: everyone autograded)")
 
 

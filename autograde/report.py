@@ -137,7 +137,7 @@ def summary_table(grades: pd.DataFrame) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("assignment")
+    parser.add_argument("assignment", help="assignment name (a folder under submitted/<student>/)")
 
 
 def run(args: argparse.Namespace) -> int:

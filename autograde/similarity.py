@@ -320,7 +320,7 @@ def top_pairs(result: Similarity, n: int = TOP) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("assignment")
+    parser.add_argument("assignment", help="assignment name (a folder under submitted/<student>/)")
     parser.add_argument("--threshold", type=float, default=THRESHOLD,
                         help="flag a pair when this share of one's answer to a task is in the other's "
                              f"(default {THRESHOLD})")

@@ -430,7 +430,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="notebooks executed at once (default: CPU count)")
     parser.add_argument("--max-mutants", type=int, default=MAX_MUTANTS, metavar="N",
                         help=f"mutants per task (0: no mutation testing; default {MAX_MUTANTS})")
-    parser.add_argument("--mutant-timeout", type=float, default=MUTANT_TIMEOUT, metavar="S", help="seconds per mutant cell")
+    parser.add_argument("--mutant-timeout", type=float, default=MUTANT_TIMEOUT, metavar="S",
+                        help=f"seconds per mutant cell (default {MUTANT_TIMEOUT:g})")
     parser.add_argument("--time-limit", type=float, default=SOLUTION_TIME_LIMIT, metavar="S",
                         help=f"seconds the solution notebook may take under grading (default {SOLUTION_TIME_LIMIT:g})")
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (default: as course grade)")

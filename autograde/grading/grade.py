@@ -25,8 +25,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from autograde.config import MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, Limits, \
-    configured_cell_timeout
+from autograde.config import MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, Limits, course_limits, \
+    configured_require_sandbox, configured_warm_start
 from autograde.course_dir import course_directory, in_course, load_config, submitted_students
 from autograde.grading import tamper
 from autograde.grading.execute import ExecutionResult
@@ -53,6 +53,7 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     ``only``: these students and no others (``--student``)."""
     root = Path(root).resolve()
     config = load_config(root)
+    require_sandbox = require_sandbox or configured_require_sandbox(config)
     coursedir = course_directory(root, assignment, config)
     students = _chosen_students(coursedir, assignment, only)
     workers = workers or os.cpu_count() or 1
@@ -67,6 +68,8 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
             reference = Reference.load(autograde, assignment, expected, notebook_owners(coursedir))
             settings = _execute_settings(config, limits, kernel_manager_class, require_sandbox, assignment, scheduler,
                                          workers)
+            if cold_start is None and not configured_warm_start(config):
+                cold_start = True  # c.SandboxKernelManager.warm_start = False, as nbgrader autograde reads it
             settings.warm = not cold_start if cold_start is not None else _warm_start_pays(reference)
             execute = ((lambda jobs: run_dask(jobs, settings, scheduler)) if scheduler
                        else (lambda jobs: run_local(jobs, settings, workers)))
@@ -184,15 +187,16 @@ class _ClassRun:
 
     def grade(self, students: list[str], execute: Callable[[Iterable[Job]], Iterator[Finished]]) -> None:
         """Prepare, execute and record ``students``; each student's grade is committed as soon as it is complete."""
-        total = sum(len(list(self.autograde.submitted_folder(self.assignment, s).glob("*.ipynb"))) for s in students)
-        with tqdm(total=total, desc=f"grade {self.assignment}", unit="nb", disable=not self.progress) as self.bar:
+        with tqdm(total=len(students), desc=f"grade {self.assignment}", unit="student",
+                  disable=not self.progress) as self.bar:
             for job, result, attempts in execute(self.jobs(students)):
                 self.receive(job, result, attempts)
 
     def finish(self, student: str, records: list[NotebookRecord]) -> None:
+        """The student's records are final for this run (graded, or why not): save them, count them."""
         self.summary.records.extend(records)
         save_records(self.root, self.assignment, student, records)
-        self.bar.update(len(records))
+        self.bar.update(1)
 
     def jobs(self, students: list[str]) -> Iterator[Job]:
         """Prepared jobs, one student at a time (what cannot be prepared is recorded on the way)."""
@@ -324,18 +328,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://host:8786")
     parser.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="seconds per cell (default: c.Execute.timeout in nbgrader_config.py)")
-    parser.add_argument("--notebook-timeout", type=float, default=NOTEBOOK_TIMEOUT, metavar="S",
-                        help=f"seconds per notebook (default: {NOTEBOOK_TIMEOUT:g})")
+    parser.add_argument("--notebook-timeout", type=float, default=None, metavar="S",
+                        help=f"seconds per notebook (default: c.SandboxKernelManager.notebook_seconds in "
+                             f"nbgrader_config.py, else {NOTEBOOK_TIMEOUT:g})")
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (e.g. a sandbox)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded before")
     parser.add_argument("--student", action="append", metavar="NAME",
                         help="grade only this student (repeat for more); with --force, regrade just them")
     parser.add_argument("--memory-mb", type=int, default=None, metavar="MB",
-                        help=f"memory per kernel (default: {MEMORY_BYTES >> 20} MB)")
+                        help=f"memory per kernel (default: c.SandboxKernelManager.memory_bytes, else {MEMORY_BYTES >> 20} MB)")
     parser.add_argument("--max-processes", type=int, default=None, metavar="N",
-                        help=f"processes+threads per kernel (default: {MAX_PROCESSES})")
+                        help=f"processes+threads per kernel (default: c.SandboxKernelManager.processes, else {MAX_PROCESSES})")
     parser.add_argument("--output-mb", type=float, default=None, metavar="MB",
-                        help=f"output per notebook before its kernel is stopped (default: {OUTPUT_BYTES >> 20} MB)")
+                        help=f"output per notebook before its kernel is stopped (default: c.SandboxKernelManager.output_bytes, "
+                             f"else {OUTPUT_BYTES >> 20} MB)")
     parser.add_argument("--require-sandbox", action="store_true",
                         help="refuse to grade when bubblewrap is missing (default: warn, limits only)")
     parser.add_argument("--cold-start", action="store_true",
@@ -347,15 +353,20 @@ def run(args: argparse.Namespace) -> int:
     from autograde.cli import course_root
 
     root = course_root(args.course)
-    config = load_config(root)
-    cell_timeout = args.timeout if args.timeout is not None else configured_cell_timeout(config)
     if args.workers is not None and args.workers < 1:
         raise SystemExit(f"course grade: --workers must be at least 1, got {args.workers}")
-    summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler,
-                    limits=Limits(cell_timeout=cell_timeout, notebook_timeout=args.notebook_timeout,
-                                  memory_bytes=args.memory_mb << 20 if args.memory_mb else None,
-                                  max_processes=args.max_processes,
-                                  output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb else None),
+    if os.environ.get("COURSE_COLD_START"):
+        raise SystemExit("course grade: COURSE_COLD_START is no longer read; use --cold-start (or "
+                         "c.SandboxKernelManager.warm_start = False in nbgrader_config.py, which nbgrader autograde "
+                         "reads too), and unset the variable")
+    try:
+        limits = course_limits(load_config(root), cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                               memory_bytes=args.memory_mb << 20 if args.memory_mb is not None else None,
+                               max_processes=args.max_processes,
+                               output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb is not None else None)
+    except ValueError as error:
+        raise SystemExit(f"course grade: {error}; give a positive number") from None
+    summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler, limits=limits,
                     force=args.force, kernel_manager_class=args.kernel_manager,
                     require_sandbox=args.require_sandbox, cold_start=True if args.cold_start else None,
                     only=args.student)

@@ -16,7 +16,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from autograde.config import MAX_ATTEMPTS, Limits, configured_cell_timeout
+from traitlets.config import Config
+
+from autograde.config import MAX_ATTEMPTS, Limits, course_limits, sandbox_section
 from autograde.grading.execute import ExecutionResult, execute_notebook, not_run_result
 from autograde.grading.prepare import Job
 from autograde.grading.status import Status
@@ -37,12 +39,15 @@ class ExecuteSettings:
 
     @classmethod
     def for_course(cls, config, limits: Limits | None = None, kernel_manager_class: str | None = None) -> ExecuteSettings:
-        """The course config's ``Execute`` options: its timeout as the cell limit (unless ``limits``
-        are given), its kernel manager (unless one is given), and the COURSE_* variables for the kernels."""
+        """The course config's ``Execute`` options, its limits (unless ``limits`` are given: see
+        ``config.course_limits``), its kernel manager (unless one is given), and the COURSE_* variables
+        for the kernels."""
         options = {k: v for k, v in dict(config.get("Execute", {})).items() if k != "timeout"}
         configured = options.pop("kernel_manager_class", None)
+        if sandbox_section(config):  # the sandbox's other settings (file size, readable paths...), as nbgrader's
+            options["config"] = Config(SandboxKernelManager=sandbox_section(config))  # Execute hands them over
         if limits is None:
-            limits = Limits(cell_timeout=configured_cell_timeout(config))
+            limits = course_limits(config)
         return cls(limits=limits, execute_options=options, kernel_manager_class=kernel_manager_class or configured,
                    env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
 

@@ -27,17 +27,13 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from autograde.config import FILE_BYTES, MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, Limits
+from autograde.config import FILE_BYTES, LIMIT_TRAITS, MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, \
+    Limits
 from autograde.sandbox import bubblewrap, warm, zygote
 from autograde.sandbox.cgroups import Cgroup, cgroups_writable
 from autograde.sandbox.output_budget import OutputBudget, SandboxKernelClient
 
 log = logging.getLogger(__name__)
-
-# The manager's limit traits and the Limits fields that set them (None there keeps the trait's default).
-LIMIT_TRAITS = {"notebook_seconds": "notebook_timeout", "memory_bytes": "memory_bytes",
-                "processes": "max_processes", "output_bytes": "output_bytes"}
-
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or does not work here, and the caller requires the sandbox."""

@@ -11,8 +11,8 @@ from typing import Any
 from nbgrader.preprocessors import Execute
 from traitlets.config import Config
 
-from autograde.config import Limits
-from autograde.sandbox.manager import LIMIT_TRAITS, SandboxKernelManager
+from autograde.config import LIMIT_TRAITS, Limits
+from autograde.sandbox.manager import SandboxKernelManager
 
 
 class SandboxExecute(Execute):

@@ -1,0 +1,72 @@
+"""`course grade` and `nbgrader autograde` run kernels under the same limits: those of nbgrader_config.py."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from autograde.cli import main
+from autograde.demo_class import reference, write_submission
+from tests.support.grading_course import ASSIGNMENT, make_course, nbgrader
+
+pytestmark = pytest.mark.slow
+MEMORY = 700 << 20
+# An answer that also prints the limits its kernel runs under.
+PROBE = "import resource\nprint('PROBE', resource.getrlimit(resource.RLIMIT_DATA)[0], resource.getrlimit(resource.RLIMIT_FSIZE)[0])\n"
+
+
+def probe_line(course, student: str) -> str:
+    graded = nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    texts = [output.get("text", "") for cell in graded.cells for output in cell.get("outputs", [])]
+    return next(line for text in texts for line in text.splitlines() if line.startswith("PROBE"))
+
+
+def test_both_tools_apply_the_sandbox_settings_of_nbgrader_config(tmp_path):
+    course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write("\nfrom autograde.sandbox import autograde_preprocessors\n"
+                     "c.Autograde.autograde_preprocessors = autograde_preprocessors()\n"
+                     f"c.SandboxKernelManager.memory_bytes = {MEMORY}\n"
+                     "c.SandboxKernelManager.file_bytes = 5 << 20\n")
+    source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    release = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    probe = reference(source, release)
+    answer = next(c for c in probe.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = PROBE + answer.source
+    for student in ("student-01-course-grade", "student-02-nbgrader"):
+        write_submission(course, ASSIGNMENT, student, {ASSIGNMENT: probe})
+
+    assert main(["--course", str(course), "grade", ASSIGNMENT, "--student", "student-01-course-grade"]) == 0
+    nbgrader(course, "autograde", ASSIGNMENT, "--student", "student-02-nbgrader")
+
+    expected = f"PROBE {MEMORY} {5 << 20}"
+    assert probe_line(course, "student-01-course-grade") == expected
+    assert probe_line(course, "student-02-nbgrader") == expected
+    # The command line still wins over the config.
+    assert main(["--course", str(course), "grade", ASSIGNMENT, "--student", "student-01-course-grade", "--force",
+                 "--memory-mb", "600"]) == 0
+    assert probe_line(course, "student-01-course-grade") == f"PROBE {600 << 20} {5 << 20}"
+
+
+def test_nonsense_limits_and_the_retired_variable_are_refused_before_anything_runs(tmp_path, monkeypatch, capsys):
+    course = make_course(tmp_path / "course")
+    write_submission(course, ASSIGNMENT, "student-01", {ASSIGNMENT: nbformat.read(
+        course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)})
+    for option in (["--timeout", "-1"], ["--memory-mb", "0"], ["--notebook-timeout", "0"]):
+        with pytest.raises(SystemExit, match="must be positive"):
+            main(["--course", str(course), "grade", ASSIGNMENT, *option])
+    monkeypatch.setenv("COURSE_COLD_START", "1")
+    with pytest.raises(SystemExit, match="--cold-start"):
+        main(["--course", str(course), "grade", ASSIGNMENT])
+    assert not (course / "autograded").exists()
+
+
+def test_a_course_that_requires_the_sandbox_is_not_graded_without_it(tmp_path, monkeypatch):
+    course = make_course(tmp_path / "course")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write("\nc.SandboxKernelManager.require_sandbox = True\n")
+    write_submission(course, ASSIGNMENT, "student-01", {ASSIGNMENT: nbformat.read(
+        course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)})
+    monkeypatch.setattr("autograde.grading.grade.bwrap_status", lambda: (None, "bwrap hidden by this test"))
+    with pytest.raises(SystemExit, match="require-sandbox, but bwrap hidden by this test"):
+        main(["--course", str(course), "grade", ASSIGNMENT])
+    assert not (course / "autograded").exists()
