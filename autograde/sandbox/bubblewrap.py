@@ -90,9 +90,9 @@ def readable_paths(extra: list[str]) -> list[Path]:
     """The interpreter, its packages, the course helper library, the data and ``extra``: read-only."""
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, Path(sys.executable).resolve().parent.parent]
     candidates += [p for p in sys.path if p and "site-packages" in p]
-    spec = importlib.util.find_spec("course")  # the helper library notebooks import (an editable install)
-    if spec is not None and spec.origin:
-        candidates.append(Path(spec.origin).parent)
+    library = kernel_course_package()  # the helper library notebooks import (an editable install)
+    if library is not None:
+        candidates.append(library)
     data = os.environ.get("COURSE_DATA_DIR")  # where the course library finds the datasets
     if data:
         candidates.append(data)
@@ -103,6 +103,25 @@ def readable_paths(extra: list[str]) -> list[Path]:
         if path.is_dir() and not any(path == p or p in path.parents for p in found):
             found = [p for p in found if path not in p.parents] + [path]
     return sorted(found)
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_course_package() -> Path | None:
+    """The folder of the ``course`` package a kernel will import, found as the kernel finds it.
+
+    Not this process's ``import course``: run from a course folder that holds a copy of ``course/``, this
+    process finds the copy first (the current folder is on its path), while a kernel, started elsewhere
+    with a clean environment, imports the installed one. So ask a clean interpreter (``-I``), once."""
+    probe = "import importlib.util as u; s = u.find_spec('course'); print(s.origin if s and s.origin else '')"
+    try:
+        found = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60,
+                               cwd="/").stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        found = ""
+    if not found:  # no clean answer: this process's view is the best guess
+        spec = importlib.util.find_spec("course")
+        found = spec.origin if spec is not None and spec.origin else ""
+    return Path(found).parent if found else None
 
 
 def kernel_environment(source: dict[str, str]) -> dict[str, str]:

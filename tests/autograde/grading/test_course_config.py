@@ -1,5 +1,11 @@
-"""`course grade` and `nbgrader autograde` run kernels under the same limits: those of nbgrader_config.py."""
+"""What a course folder holds decides how its kernels run: `course grade` and `nbgrader autograde` apply the
+limits of its nbgrader_config.py alike, and a copy of `course/` in it does not hide the installed library."""
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -70,3 +76,22 @@ def test_a_course_that_requires_the_sandbox_is_not_graded_without_it(tmp_path, m
     with pytest.raises(SystemExit, match="require-sandbox, but bwrap hidden by this test"):
         main(["--course", str(course), "grade", ASSIGNMENT])
     assert not (course / "autograded").exists()
+
+
+def test_kernels_import_the_installed_library_when_the_course_folder_holds_a_copy(tmp_path):
+    """Run from the course folder, the grading process sees ./course first; its kernels must still import
+    (and the sandbox must let them read) the installed library, as they do without the copy."""
+    course = make_course(tmp_path / "course")
+    (course / "course").mkdir()
+    (course / "course" / "__init__.py").write_text("raise ImportError('a stale copy, not the installed library')\n")
+    source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    probe = reference(source, nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    answer = next(c for c in probe.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = "import course\nassert hasattr(course, 'fit')\n" + answer.source
+    write_submission(course, ASSIGNMENT, "student-01-imports-course", {ASSIGNMENT: probe})
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run([sys.executable, "-m", "autograde.cli", "grade", ASSIGNMENT, "--cold-start"], cwd=course,
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    records = json.loads((course / "reports" / ASSIGNMENT / "results.json").read_text())
+    assert [(r["status"], r["reason"]) for r in records] == [("ok", "")]
