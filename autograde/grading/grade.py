@@ -222,7 +222,7 @@ class _ClassRun:
             transaction.discard()
             self.autograde.stage(self.assignment, student, None)
             self.finish(student, previous_records(self.root, self.assignment, student)
-                        + [NotebookRecord(student, "", Status.EMPTY, str(why), 0.0, 0)])
+                        + [NotebookRecord(student, "", why.status, str(why), 0.0, 0)])
             return None
         except Exception as error:  # noqa: BLE001 - a gradebook locked mid-run, a full disk...
             self.autograde.stage(self.assignment, student, None)

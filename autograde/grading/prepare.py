@@ -22,6 +22,7 @@ from autograde.cells import grade_id, is_solution
 from autograde.grading import bindings
 from autograde.grading.locked_cells import restore_locked_cells
 from autograde.grading.nbgrader_adapter import NbgraderAutograde
+from autograde.grading.status import Status
 
 
 @dataclass
@@ -104,7 +105,12 @@ class Reference:
 
 
 class Unusable(Exception):
-    """A submission folder with nothing to grade (empty, or only notebooks of other assignments)."""
+    """A submission folder with nothing to grade (``EMPTY``: no notebook of this assignment) or that nbgrader
+    cannot read (``UNUSABLE``); nothing is recorded for it."""
+
+    def __init__(self, reason: str, status: Status = Status.EMPTY):
+        super().__init__(reason)
+        self.status = status
 
 
 @dataclass
@@ -205,7 +211,7 @@ def _check_timestamp(folder: Path) -> None:
         parse_utc(text) if text else None
     except (ValueError, OverflowError):
         raise Unusable(f"{stamp} holds {text[:40]!r}, not a date nbgrader can read: write the hand-in time there as "
-                       f"'2026-12-01 10:00:00.000000 UTC', or delete the file (nothing was recorded)") from None
+                       f"'2026-12-01 10:00:00.000000 UTC', or delete the file (nothing was recorded)", Status.UNUSABLE) from None
 
 
 def _extra_reason(path: Path, reference: Reference) -> str:

@@ -4,7 +4,7 @@ An execution ends ``ok`` (every cell ran, some may have raised), ``timeout``, ``
 died), ``error`` (it never ran properly) or ``failed`` (its worker died twice); grading then turns
 ``ok`` with failing cells into ``raised``, and a notebook whose tests were tampered with into
 ``tampered``. Notebooks that were not run have a status too (``missing``, ``ignored``, ``empty``,
-``pending``). Statuses are strings in ``results.json`` (a StrEnum compares equal to its value).
+``unusable``, ``pending``). Statuses are strings in ``results.json`` (a StrEnum compares equal to its value).
 """
 from __future__ import annotations
 
@@ -28,23 +28,24 @@ class Status(StrEnum):
     MISSING = "missing"  # an expected notebook was not handed in: 0 points for it
     IGNORED = "ignored"  # an extra notebook, not graded
     EMPTY = "empty"  # a submission folder with nothing to grade: nothing recorded
+    UNUSABLE = "unusable"  # a submission folder nbgrader cannot read (a malformed timestamp.txt): nothing recorded
     PENDING = "pending"  # grading could not be recorded: the next run grades the student again
 
     @property
     def graded(self) -> bool:
         """The notebook has its grade in the gradebook (possibly 0)."""
-        return self not in (Status.IGNORED, Status.EMPTY, Status.PENDING)
+        return self not in (Status.IGNORED, Status.EMPTY, Status.UNUSABLE, Status.PENDING)
 
     @property
     def needs_attention(self) -> bool:
         """The instructor must act: listed in the summary, exit code 1. A ``failed`` notebook scores 0
         meanwhile and keeps its student pending, so the next run grades it again once it is fixed."""
-        return self in (Status.FAILED, Status.IGNORED, Status.EMPTY, Status.PENDING)
+        return self in (Status.FAILED, Status.IGNORED, Status.EMPTY, Status.UNUSABLE, Status.PENDING)
 
     @property
     def recorded(self) -> bool:
-        """This record holds a grade worth keeping from one run to the next (not empty, not pending)."""
-        return self not in (Status.EMPTY, Status.PENDING)
+        """This record holds a grade worth keeping from one run to the next (not empty, unusable or pending)."""
+        return self not in (Status.EMPTY, Status.UNUSABLE, Status.PENDING)
 
 
 def stopped(error: BaseException, index: int | None) -> tuple[Status, str]:

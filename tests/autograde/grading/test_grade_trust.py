@@ -127,7 +127,7 @@ def test_a_notebook_of_another_assignment_is_named(messy):
 def test_an_unreadable_timestamp_is_a_reason_not_an_error(messy):
     _, done, results = messy
     [record] = results["student-09-bad-timestamp"]
-    assert record["status"] == "empty" and "'handed in Monday', not a date nbgrader can read" in record["reason"]
+    assert record["status"] == "unusable" and "'handed in Monday', not a date nbgrader can read" in record["reason"]
     assert "AttributeError" not in done.stdout + done.stderr
 
 
