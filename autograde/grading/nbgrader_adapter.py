@@ -1,6 +1,6 @@
 """Every use of nbgrader's (and nbclient's) private API, in one small place.
 
-Checked against nbgrader 0.9.6 and nbclient 0.10. ``nbgrader autograde`` sanitises, executes and scores
+Checked against nbgrader 0.9.6 and nbclient 0.11. ``nbgrader autograde`` sanitises, executes and scores
 a notebook in one ``convert_single_notebook`` call, switching between the steps through the private
 flag ``Autograde._sanitizing`` and the exporter's private ``_preprocessors`` list. We run the steps
 apart (sanitise and score here, execute in the sandbox, possibly on another machine), so we need:
