@@ -80,6 +80,15 @@ def _parent_folders(paths: list[Path]) -> list[str]:
     return args
 
 
+def die_with_launcher() -> list[str]:
+    """A command prefix that kills the sandbox when the process that launched it dies, even by SIGKILL.
+
+    bwrap's --die-with-parent ties the kernel to bwrap, not bwrap to us: after a killed grading run the
+    sandbox and its kernel lived on (test_grade_trust's killed run left one per run). The death signal
+    survives the exec of prlimit and bwrap."""
+    return ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
+
+
 def drop_to_nobody() -> list[str]:
     """A command prefix that becomes ``nobody`` with no way back (bwrap as root keeps every capability)."""
     return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",

@@ -137,7 +137,8 @@ class SandboxKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         """The kernel's command behind cgroup join, rlimits, bubblewrap and the drop to nobody."""
         kernel = super().format_kernel_cmd(extra_arguments)
-        command = ["prlimit", f"--data={self.memory_bytes}", f"--fsize={self.file_bytes}", "--core=0"]
+        command = [*bubblewrap.die_with_launcher(), "prlimit", f"--data={self.memory_bytes}",
+                   f"--fsize={self.file_bytes}", "--core=0"]
         if not cgroups_writable():
             # Without a pids cgroup RLIMIT_NPROC is the only fork limit (it counts the whole user).
             command.append(f"--nproc={self.processes * 8}")
