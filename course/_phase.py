@@ -14,8 +14,6 @@ from torch import nn
 
 from ._layer_stats import OutputStats
 
-PHASES = ("train", "validation")
-
 
 class Batches(Protocol):
     """A phase's data: ``TensorBatches`` or ``LoaderBatches``."""

@@ -43,7 +43,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograde.cells import has_error, is_not_run, mark_not_run
-from autograde.config import Limits, resolve_class  # noqa: F401 (resolve_class: where callers found it)
+from autograde.config import Limits, resolve_class
 from autograde.grading.nbgrader_adapter import start_cell_by_cell
 from autograde.grading.status import Status, execution_verdict, stopped
 

@@ -29,8 +29,6 @@ from traitlets.config import Config
 
 from autograde.config import resolve_class
 
-NBGRADER_CHECKED = "0.9.6"
-
 
 class _StagedAutograde(Autograde):
     """nbgrader's Autograde whose output for a student goes to their staging folder while it is graded."""

@@ -22,7 +22,7 @@ from autograde.config import MAX_ATTEMPTS, Limits, course_limits, sandbox_sectio
 from autograde.grading.execute import ExecutionResult, execute_notebook, not_run_result
 from autograde.grading.prepare import Job
 from autograde.grading.status import Status
-from autograde.sandbox import start_warm_kernels
+from autograde.sandbox import prepare_for_forks
 from autograde.sandbox.syscalls import die_with_parent
 
 
@@ -75,8 +75,7 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     so it starts in milliseconds (a forkserver or spawn would import them again, seconds per start on a
     busy machine); the child never touches the gradebook connection it inherits.
     """
-    if settings.warm:
-        start_warm_kernels(settings.kernel_manager_class, settings.env)  # one zygote for all the forks
+    prepare_for_forks(settings.kernel_manager_class, settings.env, settings.warm)  # once, not in every fork
     processes = _Processes(iter(jobs), settings, max(1, workers))  # jobs are pulled lazily, so executions
     try:                                                             # start while the caller prepares the rest
         while processes.fill():

@@ -73,6 +73,7 @@ class Reference:
     release: dict[str, NotebookNode]  # the student version of each notebook, by name
     source: dict[str, NotebookNode]  # the instructor's version (hidden tests included), by name
     owners: dict[str, str] = field(default_factory=dict)  # see notebook_owners
+    _answer_names: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"Reference({self.assignment}, expected={self.expected})"
@@ -88,9 +89,13 @@ class Reference:
                    read(autograde.source_folder(assignment)), owners or {})
 
     def answer_names(self, notebook: str) -> frozenset[str]:
-        """The names the instructor's answers in ``notebook`` define (tests may use them; see tamper)."""
-        cells = self.source[notebook].cells if notebook in self.source else []
-        return frozenset().union(*(bindings.bound_names(c.source) for c in cells if is_solution(c)))
+        """The names the instructor's answers in ``notebook`` define (tests may use them; see tamper);
+        worked out once per notebook, not once per student."""
+        if notebook not in self._answer_names:
+            cells = self.source[notebook].cells if notebook in self.source else []
+            self._answer_names[notebook] = frozenset().union(*(bindings.bound_names(c.source)
+                                                               for c in cells if is_solution(c)))
+        return self._answer_names[notebook]
 
     def imports(self) -> set[str]:
         """The top-level modules the instructor's notebooks import."""

@@ -27,7 +27,7 @@ EXPORTS = {
     "SandboxExecute": "nbgrader_plugin", "autograde_preprocessors": "nbgrader_plugin",
     "limits_config": "nbgrader_plugin",
     "bwrap_status": "bubblewrap", "kernel_environment": "bubblewrap", "cgroups_writable": "cgroups",
-    "start_warm_kernels": "warm", "die_with_parent": "syscalls",
+    "start_warm_kernels": "warm", "prepare_for_forks": "warm", "die_with_parent": "syscalls",
 }
 __all__ = sorted(EXPORTS)
 

@@ -23,8 +23,23 @@ def warm_zygote(wanted: bool, env: dict[str, str]) -> zygote.Zygote | None:
 def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> bool:
     """Start this process's zygote now, before workers fork, if kernels of ``manager`` would use it;
     whether there is one."""
+    cls = _sandbox_manager_class(manager)
+    return warm_zygote(cls is not None and cls.warm_start.default_value, env) is not None
+
+
+def prepare_for_forks(manager: type | str | None, env: dict[str, str], warm: bool) -> None:
+    """Before worker processes fork, do once what every sandboxed kernel they start would otherwise redo:
+    find the course library kernels import (each fork inherits the cached answer) and, when ``warm``,
+    start the zygote they all fork kernels from."""
+    if _sandbox_manager_class(manager) is not None:
+        bubblewrap.kernel_course_package()
+    if warm:
+        start_warm_kernels(manager, env)
+
+
+def _sandbox_manager_class(manager: type | str | None) -> type | None:
+    """``manager`` as a class when it is the sandbox's kernel manager (or one derived from it), else None."""
     from autograde.sandbox.manager import SandboxKernelManager  # imports jupyter_client: only when asked
 
     cls = resolve_class(manager)
-    return warm_zygote(isinstance(cls, type) and issubclass(cls, SandboxKernelManager)
-                       and cls.warm_start.default_value, env) is not None
+    return cls if isinstance(cls, type) and issubclass(cls, SandboxKernelManager) else None
