@@ -19,6 +19,9 @@ class WarmKernels(WorkerPlugin):
     """Start this worker's zygote when the worker starts; stop it when the worker closes."""
 
     name = "course-warm-kernels"  # one per worker, however often course grade registers it
+    # A second course grade keeps the running zygotes: replacing the plugin tore every worker's zygote
+    # down and imported torch again on all of them while the new run's kernels started (seconds each).
+    idempotent = True
 
     def setup(self, worker) -> None:
         from autograde import sandbox

@@ -66,9 +66,15 @@ def cluster(tmp_path_factory):
 
 @requires(zygote.warm_start_possible(), "warm starts need root")
 def test_every_worker_keeps_a_warm_zygote(cluster):
+    def zygote_pid() -> int | None:
+        from autograde.sandbox import zygote
+        return zygote._shared.process.pid if zygote.shared_running() else None
+
     with distributed.Client(cluster, set_as_default=False) as client:
         client.register_plugin(WarmKernels())  # as course grade does
-        running = client.run(lambda: __import__("autograde.sandbox.zygote", fromlist=["zygote"]).shared_running())
+        running = client.run(zygote_pid)
+        client.register_plugin(WarmKernels())  # the next course grade keeps them (it used to import torch again)
+        assert client.run(zygote_pid) == running
     assert len(running) == 2 and all(running.values())
 
 
