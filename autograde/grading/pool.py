@@ -60,8 +60,8 @@ class ExecuteSettings:
 Finished = tuple[Job, ExecutionResult, int]  # a job, its result, and how many times it was started
 
 
-def _child(connection, settings: ExecuteSettings, job: Job) -> None:
-    die_with_parent()
+def _child(connection, settings: ExecuteSettings, job: Job, parent: int) -> None:
+    die_with_parent(parent)
     connection.send(settings.run(job))
     connection.close()
 
@@ -108,7 +108,7 @@ class _Processes:
             else:
                 break
             receiver, sender = self.context.Pipe(duplex=False)
-            process = self.context.Process(target=_child, args=(sender, self.settings, job), daemon=True,
+            process = self.context.Process(target=_child, args=(sender, self.settings, job, os.getpid()), daemon=True,
                                            name=f"autograde-{job.student}-{job.notebook}")
             process.start()
             sender.close()  # so the parent sees EOF when the child dies

@@ -81,12 +81,15 @@ def _parent_folders(paths: list[Path]) -> list[str]:
 
 
 def die_with_launcher() -> list[str]:
-    """A command prefix that kills the sandbox when the process that launched it dies, even by SIGKILL.
+    """A command prefix that kills the sandbox when this process, which launches it, dies, even by SIGKILL.
 
     bwrap's --die-with-parent ties the kernel to bwrap, not bwrap to us: after a killed grading run the
     sandbox and its kernel lived on (test_grade_trust's killed run left one per run). The death signal
-    survives the exec of prlimit and bwrap."""
-    return ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
+    survives the exec of prlimit and bwrap. A launcher that died before setpriv asked for the signal
+    would never send it, so the shell after setpriv starts nothing unless its parent is still us."""
+    if not shutil.which("setpriv"):
+        return []
+    return ["setpriv", "--pdeathsig", "KILL", "--", "/bin/sh", "-c", '[ "$PPID" = "$0" ] && exec "$@"', str(os.getpid())]
 
 
 def drop_to_nobody() -> list[str]:

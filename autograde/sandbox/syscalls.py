@@ -35,10 +35,14 @@ def _prctl(option: int, value: int) -> int:
     return _libc().prctl(option, *args)
 
 
-def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Have the kernel send this process ``sig`` when its parent dies (Linux; elsewhere nothing)."""
+def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
+    """Have the kernel send this process ``sig`` when its parent, process ``parent``, dies (Linux;
+    elsewhere nothing). A parent that died before the request (between our fork and now) gets the same
+    answer at once: the kernel would never send the signal then."""
     if sys.platform.startswith("linux"):
         _raise_if_failed(_prctl(PR_SET_PDEATHSIG, sig), "prctl(PR_SET_PDEATHSIG)")
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
 
 
 def drop_bounding_capabilities() -> None:

@@ -1,0 +1,90 @@
+"""What dies with the grading run: a job process with its parent, a sandbox with the process that launched it.
+
+Each check includes the race a kill can land in: the parent dying after the fork, before the death
+signal was asked for (the kernel then never sends it)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+from autograde.sandbox.bubblewrap import die_with_launcher
+from autograde.sandbox.syscalls import die_with_parent
+from tests.support.requirements import requires
+
+LINUX = requires(sys.platform.startswith("linux"), "death signals are Linux's")
+
+
+def _gone(pid: int, limit_s: float = 10) -> bool:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":  # killed, waiting for init to reap it
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@LINUX
+def test_a_job_whose_parent_is_already_gone_dies_at_once():
+    script = "import sys; from autograde.sandbox.syscalls import die_with_parent; die_with_parent(int(sys.argv[1]))"
+    late = subprocess.run([sys.executable, "-c", script, "1"])  # not our parent
+    assert late.returncode == -signal.SIGKILL
+    in_time = subprocess.run([sys.executable, "-c", script + "; print('running')", str(os.getpid())],
+                             capture_output=True, text=True)
+    assert in_time.returncode == 0 and in_time.stdout == "running\n"
+
+
+@LINUX
+def test_a_job_dies_with_its_parent():
+    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import os, time
+        me = os.getpid()
+        child = os.fork()
+        if child == 0:
+            from autograde.sandbox.syscalls import die_with_parent
+            die_with_parent(me)
+            time.sleep(60)
+            os._exit(0)
+        print(child, flush=True)
+        time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    assert not _gone(child, limit_s=0.5)
+    parent.kill()
+    parent.wait()
+    assert _gone(child)
+
+
+@LINUX
+def test_a_sandbox_command_dies_with_its_launcher():
+    launcher = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import subprocess, sys, time
+        from autograde.sandbox.bubblewrap import die_with_launcher
+        kernel = subprocess.Popen([*die_with_launcher(), "sleep", "60"])
+        print(kernel.pid, flush=True)
+        time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    kernel = int(launcher.stdout.readline())
+    assert not _gone(kernel, limit_s=0.5)
+    launcher.kill()
+    launcher.wait()
+    assert _gone(kernel)
+
+
+@LINUX
+def test_a_sandbox_command_whose_launcher_is_gone_never_starts():
+    prefix = die_with_launcher()
+    assert prefix, "setpriv (util-linux) is missing"
+    assert prefix[-1] == str(os.getpid())  # the command names the process that launches it
+    mine = subprocess.run([*prefix, "echo", "started"], capture_output=True, text=True)
+    assert mine.stdout == "started\n"
+    prefix[-1] = "1"  # as if the launcher had died before setpriv asked for the signal
+    orphan = subprocess.run([*prefix, "echo", "started"], capture_output=True, text=True)
+    assert orphan.returncode != 0 and orphan.stdout == ""
