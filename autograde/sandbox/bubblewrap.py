@@ -98,14 +98,16 @@ def drop_to_nobody() -> list[str]:
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def readable_paths(extra: list[str]) -> list[Path]:
-    """The interpreter, its packages, the course helper library, the data and ``extra``: read-only."""
+def readable_paths(extra: list[str], kernel_env: dict[str, str]) -> list[Path]:
+    """The interpreter, its packages, the course helper library, the data and ``extra``: read-only.
+
+    The data is the folder the kernel will look in: COURSE_DATA_DIR of its environment ``kernel_env``."""
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, Path(sys.executable).resolve().parent.parent]
     candidates += [p for p in sys.path if p and "site-packages" in p]
     library = kernel_course_package()  # the helper library notebooks import (an editable install)
     if library is not None:
         candidates.append(library)
-    data = os.environ.get("COURSE_DATA_DIR")  # where the course library finds the datasets
+    data = kernel_env.get("COURSE_DATA_DIR")  # where the course library finds the datasets
     if data:
         candidates.append(data)
     candidates += list(extra)

@@ -156,7 +156,7 @@ class SandboxKernelManager(AsyncKernelManager):
         assert self.scratch is not None and self._connection_dir is not None
         env = bubblewrap.kernel_environment({**os.environ, **((self._launch_args or {}).get("env") or {})})
         binds = zygote.bwrap_binds(self._zygote) if self._zygote is not None else []
-        readable = bubblewrap.readable_paths(self.read_only_paths)
+        readable = bubblewrap.readable_paths(self.read_only_paths, env)
         return bubblewrap.bwrap_args(self.scratch, self._connection_dir, readable, env, binds)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:

@@ -41,10 +41,18 @@ def test_a_job_whose_parent_is_already_gone_dies_at_once():
     assert in_time.returncode == 0 and in_time.stdout == "running\n"
 
 
+def _parent_of(child_code: str) -> tuple[subprocess.Popen, int]:
+    """A Python process that starts a child as ``child_code`` says (it binds ``child``) and waits; and the child."""
+    parent = subprocess.Popen([sys.executable, "-c", "import os, subprocess, sys, time\n" + textwrap.dedent(child_code)
+                               + "print(child, flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    assert not _gone(child, limit_s=0.5)
+    return parent, child
+
+
 @LINUX
 def test_a_job_dies_with_its_parent():
-    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
-        import os, time
+    parent, child = _parent_of("""
         me = os.getpid()
         child = os.fork()
         if child == 0:
@@ -52,11 +60,7 @@ def test_a_job_dies_with_its_parent():
             die_with_parent(me)
             time.sleep(60)
             os._exit(0)
-        print(child, flush=True)
-        time.sleep(60)
-        """)], stdout=subprocess.PIPE, text=True)
-    child = int(parent.stdout.readline())
-    assert not _gone(child, limit_s=0.5)
+        """)
     parent.kill()
     parent.wait()
     assert _gone(child)
@@ -64,15 +68,10 @@ def test_a_job_dies_with_its_parent():
 
 @LINUX
 def test_a_sandbox_command_dies_with_its_launcher():
-    launcher = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
-        import subprocess, sys, time
+    launcher, kernel = _parent_of("""
         from autograde.sandbox.bubblewrap import die_with_launcher
-        kernel = subprocess.Popen([*die_with_launcher(), "sleep", "60"])
-        print(kernel.pid, flush=True)
-        time.sleep(60)
-        """)], stdout=subprocess.PIPE, text=True)
-    kernel = int(launcher.stdout.readline())
-    assert not _gone(kernel, limit_s=0.5)
+        child = subprocess.Popen([*die_with_launcher(), "sleep", "60"]).pid
+        """)
     launcher.kill()
     launcher.wait()
     assert _gone(kernel)
