@@ -36,7 +36,7 @@ from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer
 from autograde.check.metadata_lint import metadata_problems, tasks
 from autograde.check.mutate import bound_names, equivalent_ids, mutants, select
 from autograde.check.mutation_run import KEY, CellTimeouts, MutantResult, instrument, read_results
-from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT
+from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.pool import ExecuteSettings, run_local
@@ -58,7 +58,7 @@ class CheckSettings:
     mutant_timeout: float = MUTANT_TIMEOUT
     time_limit: float = SOLUTION_TIME_LIMIT
     mutate: bool = True
-    kernel_manager_class: str | None = None  # None: as `course grade` (config, else the sandbox when usable)
+    kernel_manager_class: str | None = None  # None: as `course grade` (config, else the sandbox: choose_kernel_manager)
     progress: bool = True
 
 
@@ -102,11 +102,10 @@ class _Grading:
     def for_course(cls, scratch: Path, config: Config, settings: CheckSettings) -> _Grading:
         """Execution settings as ``course grade`` builds them, plus per-cell limits for the injected cells."""
         execute = ExecuteSettings.for_course(config, kernel_manager_class=settings.kernel_manager_class)
-        if execute.kernel_manager_class is None:
-            from autograde import sandbox
+        if execute.kernel_manager_class is None:  # as course grade: the sandbox, refused or warned about
+            from autograde.sandbox import choose_kernel_manager
 
-            if sandbox.bwrap_status()[0] is not None:
-                execute.kernel_manager_class = "autograde.sandbox.SandboxKernelManager"
+            execute.kernel_manager_class = choose_kernel_manager(configured_require_sandbox(config), "check")
         execute.execute_options["timeout_func"] = CellTimeouts(execute.limits.cell_timeout)
         return cls(scratch, config, execute, settings.workers)
 

@@ -38,7 +38,7 @@ from autograde.grading.records import GradeSummary, NotebookRecord, previous_rec
 from autograde.grading.score import record_zero, score_notebook, student_totals
 from autograde.grading.status import Status, grading_verdict
 from autograde.grading.transaction import StudentTransaction, is_pending
-from autograde.sandbox import bwrap_status
+from autograde.sandbox import choose_kernel_manager
 from autograde.sandbox.zygote import PRELOAD
 
 
@@ -99,7 +99,7 @@ def _execute_settings(config, limits: Limits | None, kernel_manager_class: str |
     """How kernels run: the config's Execute options, the limits, a sandbox, one torch thread per core share."""
     # A sandbox named in the config (c.Execute.kernel_manager_class) applies here as in `nbgrader autograde`.
     settings = ExecuteSettings.for_course(config, limits, kernel_manager_class)
-    settings.kernel_manager_class = settings.kernel_manager_class or _sandbox_manager(require_sandbox)
+    settings.kernel_manager_class = settings.kernel_manager_class or choose_kernel_manager(require_sandbox, "grade")
     settings.run_tag = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
     if not scheduler and "OMP_NUM_THREADS" not in os.environ:
         # Kernels running side by side share the cores: torch's default of one thread per core in
@@ -302,16 +302,6 @@ class _ClassRun:
                   f"the next `course grade {self.assignment}` grades this student again")
         return previous_records(self.root, self.assignment, student) + [NotebookRecord(student, "", Status.PENDING,
                                                                                       reason, 0.0, 0)]
-
-
-def _sandbox_manager(required: bool) -> str:
-    """The sandboxed kernel manager; refuses (required) or warns loudly when bubblewrap is unusable."""
-    path, why = bwrap_status()
-    if path is None and required:
-        raise SystemExit(f"course grade: --require-sandbox, but {why}")
-    if path is None:
-        print(f"course grade: WARNING: SANDBOX OFF: {why}. Submissions run with your rights, under limits only.")
-    return "autograde.sandbox.StrictSandboxKernelManager" if required else "autograde.sandbox.SandboxKernelManager"
 
 
 def _seal(job: Job) -> tamper.Seal:

@@ -23,6 +23,7 @@ from typing import Any
 # Public name -> the module of this package that defines it.
 EXPORTS = {
     "SandboxKernelManager": "manager", "StrictSandboxKernelManager": "manager", "SandboxUnavailable": "manager",
+    "choose_kernel_manager": "manager",
     "SandboxKernelClient": "output_budget",
     "SandboxExecute": "nbgrader_plugin", "autograde_preprocessors": "nbgrader_plugin",
     "limits_config": "nbgrader_plugin",

@@ -241,3 +241,17 @@ class StrictSandboxKernelManager(SandboxKernelManager):
     """The sandboxed kernel manager that refuses to start without bubblewrap (``--require-sandbox``)."""
 
     require_sandbox = Bool(True, help="Refuse to start a kernel when bubblewrap is unusable.").tag(config=True)
+
+
+def choose_kernel_manager(required: bool, command: str) -> str:
+    """The kernel manager a course command runs notebooks in when none is configured: the sandbox, always.
+
+    Without bubblewrap it refuses (``required``: --require-sandbox or c.SandboxKernelManager.require_sandbox)
+    or says loudly once that only the limits apply. ``course grade`` and ``course check`` both ask here."""
+    path, why = bubblewrap.bwrap_status()
+    if path is None and required:
+        raise SystemExit(f"course {command}: the sandbox is required, but {why}")
+    if path is None:
+        print(f"course {command}: WARNING: SANDBOX OFF: {why}. Notebooks run with your rights, under limits only.")
+    strict = StrictSandboxKernelManager if required else SandboxKernelManager
+    return f"{__package__}.{strict.__name__}"

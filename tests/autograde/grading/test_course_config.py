@@ -72,10 +72,13 @@ def test_a_course_that_requires_the_sandbox_is_not_graded_without_it(tmp_path, m
         config.write("\nc.SandboxKernelManager.require_sandbox = True\n")
     write_submission(course, ASSIGNMENT, "student-01", {ASSIGNMENT: nbformat.read(
         course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)})
-    monkeypatch.setattr("autograde.grading.grade.bwrap_status", lambda: (None, "bwrap hidden by this test"))
-    with pytest.raises(SystemExit, match="require-sandbox, but bwrap hidden by this test"):
+    monkeypatch.setattr("autograde.sandbox.bubblewrap.bwrap_status", lambda: (None, "bwrap hidden by this test"))
+    with pytest.raises(SystemExit, match="course grade: the sandbox is required, but bwrap hidden by this test"):
         main(["--course", str(course), "grade", ASSIGNMENT])
     assert not (course / "autograded").exists()
+    # course check runs the instructor's notebooks and their mutants under the same policy
+    with pytest.raises(SystemExit, match="course check: the sandbox is required, but bwrap hidden by this test"):
+        main(["--course", str(course), "check", ASSIGNMENT, "--max-mutants", "0"])
 
 
 def test_kernels_import_the_installed_library_when_the_course_folder_holds_a_copy(tmp_path):
