@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 from autograde.course_dir import course_directory, load_config, report_dir  # noqa: E402
 from autograde.grading.records import results_path  # noqa: E402
 from autograde.grading.score import cell_scores  # noqa: E402
+from autograde.grading.status import Status  # noqa: E402
 
 
 def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -43,7 +44,7 @@ def _mark_regraded(results: pd.DataFrame, autograded: Path, assignment: str) -> 
         folder = autograded / student / assignment
         if folder.is_dir() and folder.stat().st_mtime > rows["graded_at"].max() + 1:
             results.loc[rows.index, ["status", "reason"]] = [
-                "regraded", "regraded after course grade (by nbgrader autograde or the formgrader); see the gradebook"]
+                Status.REGRADED, "regraded after course grade (by nbgrader autograde or the formgrader); see the gradebook"]
     return results
 
 
@@ -93,7 +94,7 @@ def figures(cells: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
 
     if "seconds" in grades:
         timing = grades.sort_values("seconds")
-        colors = ["tab:gray" if s == "ok" else "tab:orange" if s == "raised" else "tab:red"
+        colors = ["tab:gray" if s == Status.OK else "tab:orange" if s == Status.RAISED else "tab:red"
                   for s in timing["status"].fillna("")]
         fig, ax = plt.subplots(figsize=(6, 0.3 * len(timing) + 1.2))
         ax.barh(timing["student"], timing["seconds"], color=colors)
@@ -112,7 +113,7 @@ def write_report(root: Path, assignment: str) -> tuple[Path, Path, pd.DataFrame]
     grades.to_csv(csv_path, index=False)
     images = {name: _figure_html(fig) for name, fig in figures(cells, grades).items()}
     # From results.json: students with nothing graded (an empty folder) are not in the gradebook.
-    problems = results[results["status"] != "ok"] if not results.empty else results
+    problems = results[results["status"] != Status.OK] if not results.empty else results
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(assignment)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} table{{border-collapse:collapse;font-size:90%}}
 td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>

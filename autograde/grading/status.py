@@ -4,7 +4,8 @@ An execution ends ``ok`` (every cell ran, some may have raised), ``timeout``, ``
 died), ``error`` (it never ran properly) or ``failed`` (its worker died twice); grading then turns
 ``ok`` with failing cells into ``raised``, and a notebook whose tests were tampered with into
 ``tampered``. Notebooks that were not run have a status too (``missing``, ``ignored``, ``empty``,
-``unusable``, ``pending``). Statuses are strings in ``results.json`` (a StrEnum compares equal to its value).
+``unusable``, ``pending``); ``course report`` marks a notebook graded again by
+nbgrader's own tools ``regraded``. Statuses are strings in ``results.json`` (a StrEnum compares equal to its value).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Status(StrEnum):
     EMPTY = "empty"  # a submission folder with nothing to grade: nothing recorded
     UNUSABLE = "unusable"  # a submission folder nbgrader cannot read (a malformed timestamp.txt): nothing recorded
     PENDING = "pending"  # grading could not be recorded: the next run grades the student again
+    REGRADED = "regraded"  # course report only: nbgrader autograde or the formgrader graded it again since
 
     @property
     def graded(self) -> bool:
