@@ -19,6 +19,7 @@ from autograde.cli import main
 from autograde.grading.score import cell_scores
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course, nbgrader
 from tests.support.paths import REPO
+from tests.support.processes import sandbox_processes, within
 
 pytestmark = pytest.mark.slow
 FOREIGN = "01-tensors"  # a chapter of the bundled course, put into the test course's sources
@@ -196,7 +197,8 @@ def test_a_killed_run_loses_nothing_and_the_rerun_grades_exactly_the_rest(tmp_pa
     assert _first_commit_and_kernels_running(course, run), run.communicate()
     run.send_signal(signal.SIGKILL)
     run.wait()
-    assert _sandboxes_gone(f"sandbox-{ASSIGNMENT}-{run.pid}-"), "a killed run's sandboxed kernels must die with it"
+    tag = f"sandbox-{ASSIGNMENT}-{run.pid}-"
+    assert within(10, lambda: not sandbox_processes(tag)), "a killed run's sandboxed kernels must die with it"
     graded_before = {p.parent.name for p in (course / "autograded").glob(f"*/{ASSIGNMENT}")}
     pending = {p.parent.name for p in (course / "autograded").glob(f"*/.{ASSIGNMENT}.grading")}
     assert graded_before and pending and not graded_before & pending
@@ -208,24 +210,6 @@ def test_a_killed_run_loses_nothing_and_the_rerun_grades_exactly_the_rest(tmp_pa
     assert _scores(course) == _scores(clean)
     assert not list((course / "autograded").glob("*/.*"))  # no staging folder left
     assert {s: len(r) for s, r in _results(course).items()} == {s: len(r) for s, r in _results(clean).items()}
-
-
-def _sandboxes_gone(tag: str, limit_s: float = 10) -> bool:
-    """Whether, within ``limit_s``, no process is left in a cgroup whose name starts with ``tag``."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        left = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit() and _in_cgroup(entry, tag)]
-        if not left:
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def _in_cgroup(process: Path, tag: str) -> bool:
-    try:
-        return tag in (process / "cgroup").read_text()
-    except OSError:
-        return False
 
 
 class HeldLock:

@@ -23,6 +23,7 @@ from autograde.sandbox.cgroups import own_cgroup
 from autograde.demo_class import write_submission
 from autograde.cli import main
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course, nbgrader
+from tests.support.processes import sandbox_processes
 from tests.support.requirements import requires
 from tests.support.hostile import EXPECTED, hostile_notebooks, scores
 
@@ -41,20 +42,6 @@ def snapshot(folder: Path, skip: tuple[str, ...]) -> dict[str, tuple[str, int]]:
         if path.is_file() and not relative.startswith(skip):
             files[relative] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
     return files
-
-
-def sandbox_processes() -> set[int]:
-    """Host processes in a cgroup of this process's grading runs (course grade tags them with our pid)."""
-    found = set()
-    tag = f"sandbox-{ASSIGNMENT}-{os.getpid()}-"
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if tag in (entry / "cgroup").read_text():
-                    found.add(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +77,7 @@ def graded(tmp_path_factory):
     writable = ("gradebook.db", "autograded", "feedback", "reports", ".nbgrader", "nbgrader.log")
     before = snapshot(course, writable)
     before_home = snapshot(base, ("course", "honest-only"))
-    processes_before = sandbox_processes()
+    processes_before = sandbox_processes(f"sandbox-{ASSIGNMENT}-{os.getpid()}-")
     try:
         # 1: the invalid JSON notebook could not run, which needs the instructor's attention.
         assert main(["--course", str(course), "grade", ASSIGNMENT, *LIMITS]) == 1
@@ -103,7 +90,7 @@ def graded(tmp_path_factory):
         "course": course, "alone": alone, "records": records, "honest": list(honest_students),
         "before": before, "after": snapshot(course, writable), "before_home": before_home,
         "after_home": snapshot(base, ("course", "honest-only")), "connections": connections,
-        "processes_before": processes_before, "processes_after": sandbox_processes(),
+        "processes_before": processes_before, "processes_after": sandbox_processes(f"sandbox-{ASSIGNMENT}-{os.getpid()}-"),
     }
 
 

@@ -9,26 +9,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 from autograde.sandbox.bubblewrap import die_with_launcher
-from autograde.sandbox.syscalls import die_with_parent
+from tests.support.processes import alive, within
 from tests.support.requirements import requires
 
 LINUX = requires(sys.platform.startswith("linux"), "death signals are Linux's")
-
-
-def _gone(pid: int, limit_s: float = 10) -> bool:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        try:
-            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state == "Z":  # killed, waiting for init to reap it
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @LINUX
@@ -46,7 +32,7 @@ def _parent_of(child_code: str) -> tuple[subprocess.Popen, int]:
     parent = subprocess.Popen([sys.executable, "-c", "import os, subprocess, sys, time\n" + textwrap.dedent(child_code)
                                + "print(child, flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
     child = int(parent.stdout.readline())
-    assert not _gone(child, limit_s=0.5)
+    assert not within(0.5, lambda: not alive(child))
     return parent, child
 
 
@@ -63,7 +49,7 @@ def test_a_job_dies_with_its_parent():
         """)
     parent.kill()
     parent.wait()
-    assert _gone(child)
+    assert within(10, lambda: not alive(child))
 
 
 @LINUX
@@ -74,7 +60,7 @@ def test_a_sandbox_command_dies_with_its_launcher():
         """)
     launcher.kill()
     launcher.wait()
-    assert _gone(kernel)
+    assert within(10, lambda: not alive(kernel))
 
 
 @LINUX

@@ -20,6 +20,7 @@ from autograde.grading.execute import LimitedKernelManager
 from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, bubblewrap, limits_config, zygote
 from autograde.sandbox.bubblewrap import NOBODY, bwrap_status
 from autograde.sandbox.cgroups import cgroups_writable, own_cgroup
+from tests.support.processes import alive
 from tests.support.requirements import requires
 
 pytestmark = pytest.mark.slow
@@ -53,14 +54,6 @@ def run_cells(sources: list[str], scratch: Path, limits: Limits = Limits(), **ma
 
 def stdout(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting for the host's init to reap it counts as gone)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 def assert_gone(pids: set[int]) -> None:
