@@ -42,6 +42,7 @@ from autograde.grading.execute import ExecutionResult
 from autograde.grading.pool import ExecuteSettings, run_local
 from autograde.grading.prepare import Job, Reference, Submission, make_autograder, prepare_submission
 from autograde.grading.score import cell_scores, score_notebook
+from autograde.sandbox import choose_kernel_manager
 
 if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
@@ -103,8 +104,6 @@ class _Grading:
         """Execution settings as ``course grade`` builds them, plus per-cell limits for the injected cells."""
         execute = ExecuteSettings.for_course(config, kernel_manager_class=settings.kernel_manager_class)
         if execute.kernel_manager_class is None:  # as course grade: the sandbox, refused or warned about
-            from autograde.sandbox import choose_kernel_manager
-
             execute.kernel_manager_class = choose_kernel_manager(configured_require_sandbox(config), "check")
         execute.execute_options["timeout_func"] = CellTimeouts(execute.limits.cell_timeout)
         return cls(scratch, config, execute, settings.workers)
