@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -30,6 +31,7 @@ _quiet_nbconvert.setLevel(logging.ERROR)
 # The page's origin. Nothing resolves it: Playwright answers every request to it from local files.
 ORIGIN = "http://notebook.localhost"
 MATHJAX_PREFIX = "/__mathjax__/"
+FOLDER_COPY_BYTES = 512 << 20  # --execute copies the notebook's folder into the sandbox: at most this
 # The shipped MathJax 2 copy has the HTML-CSS output and STIX-Web fonts (not nbconvert's CommonHTML).
 MATHJAX_URL = f"{ORIGIN}{MATHJAX_PREFIX}MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 MATHJAX_CONFIG = """<script type="text/x-mathjax-config">
@@ -254,17 +256,54 @@ def kernel_env() -> dict[str, str]:
     return {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
+def sandbox_options(code_cells: int, timeout: int) -> dict:
+    """nbclient options that start the kernel in the grading sandbox under its default limits, where
+    bubblewrap works here; else none (today's plain kernel), said in one line."""
+    from autograde.sandbox import bubblewrap
+
+    path, why = bubblewrap.bwrap_status()
+    if path is None:
+        log.warning("no sandbox (%s): the notebook runs with your rights, as in Jupyter", why)
+        return {}
+    from autograde.config import Limits
+    from autograde.sandbox.manager import SandboxKernelManager
+    from autograde.sandbox.nbgrader_plugin import limits_config
+
+    # The whole notebook may take every cell's limit: a student's full-length run is no grading run.
+    limits = Limits(cell_timeout=timeout, notebook_timeout=timeout * max(code_cells, 1))
+    config = limits_config(limits)
+    config.SandboxKernelManager.warm_start = False  # one kernel: a zygote would only add its own start
+    return {"kernel_manager_class": SandboxKernelManager, "config": config}
+
+
+def copy_of_folder(folder: Path, scratch: Path) -> None:
+    """The notebook's folder copied into the sandbox's scratch folder (its only writable place), so that
+    relative paths work and nothing the notebook writes touches the original; refuses a huge folder."""
+    total = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+    if total > FOLDER_COPY_BYTES:
+        raise ValueError(f"{folder} holds {total >> 20} MiB; --execute runs a copy of the notebook's folder in "
+                         f"the sandbox (at most {FOLDER_COPY_BYTES >> 20} MiB): move the notebook into a folder "
+                         "of its own with the files it reads")
+    shutil.copytree(folder, scratch, symlinks=True, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", ".git"))
+
+
 def run_as_student(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600) -> nbformat.NotebookNode:
-    """Run every cell in ``folder`` with nbclient (errors kept in the outputs, as a student would see them)."""
+    """Run every cell with nbclient (errors kept in the outputs, as a student would see them), in the
+    sandbox on a copy of ``folder`` where bubblewrap works, else in ``folder`` itself."""
     from nbclient import NotebookClient
     from tqdm.auto import tqdm
 
     code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
-    with tqdm(total=code_cells, desc="executing", unit="cell") as bar:
+    options = sandbox_options(code_cells, timeout)
+    with tempfile.TemporaryDirectory(prefix="course-pdf-") as scratch, \
+            tqdm(total=code_cells, desc="executing", unit="cell") as bar:
+        if options:
+            copy_of_folder(folder, Path(scratch))
         client = NotebookClient(nb, timeout=timeout, allow_errors=True,
                                 kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-                                resources={"metadata": {"path": str(folder)}},
-                                on_cell_executed=lambda **_: bar.update())
+                                resources={"metadata": {"path": scratch if options else str(folder)}},
+                                on_cell_executed=lambda **_: bar.update(), **options)
         client.execute(env=kernel_env())
     errors = sum(output.get("output_type") == "error" for cell in nb.cells for output in cell.get("outputs", []))
     if errors:

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from autograde import pdf
+from autograde.sandbox.bubblewrap import bwrap_status
 from tests.support.paths import FIXTURES, REPO
 from tests.support.poppler import pdf_images
 from tests.support.requirements import requires, strict
@@ -253,3 +254,36 @@ def test_course_pdf_works_without_nbgrader(tmp_path):
     assert needs_nbgrader.returncode != 0
     assert "course generate needs the Python package 'nbgrader'" in needs_nbgrader.stderr
     assert "pip install -e '.[grading]'" in needs_nbgrader.stderr
+
+
+PROBE = """
+import os, pathlib
+rows = [pathlib.Path('data.txt').read_text().strip()]  # its folder's files, by relative path
+try:
+    rows.append(open({secret!r}).read())
+except OSError as error:
+    rows.append(type(error).__name__)
+pathlib.Path('written.txt').write_text('x')
+rows.append(os.getuid())
+print(rows)
+"""
+
+
+@pytest.mark.slow
+@requires(bwrap_status()[0] is not None, bwrap_status()[1])
+def test_execute_runs_the_notebook_in_the_sandbox_on_a_copy_of_its_folder(tmp_path):
+    """An instructor printing a student's notebook: the notebook reads its own folder's files, but not
+    the files beside it, and what it writes stays out of the original folder."""
+    folder, secret = tmp_path / "submission", tmp_path / "instructor-secret.txt"
+    folder.mkdir()
+    (folder / "data.txt").write_text("from the folder\n")
+    secret.write_text("grades of the whole class")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE.format(secret=str(secret)))])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    pdf.run_as_student(nb, folder, timeout=60)
+    printed = "".join(output.get("text", "") for output in nb.cells[0].outputs)
+    folder_text, secret_read, uid = eval(printed)  # the probe printed a list of plain values
+    assert folder_text == "from the folder"
+    assert secret_read in ("FileNotFoundError", "PermissionError"), f"the notebook read {secret_read!r}"
+    assert not (folder / "written.txt").exists()
+    assert uid != os.geteuid() or os.geteuid() != 0  # as root, the kernel ran as another user
