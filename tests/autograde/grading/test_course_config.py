@@ -93,8 +93,9 @@ def test_kernels_import_the_installed_library_when_the_course_folder_holds_a_cop
     answer.source = "import course\nassert hasattr(course, 'fit')\n" + answer.source
     write_submission(course, ASSIGNMENT, "student-01-imports-course", {ASSIGNMENT: probe})
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
-    run = subprocess.run([sys.executable, "-m", "autograde.cli", "grade", ASSIGNMENT, "--cold-start"], cwd=course,
-                         env=env, capture_output=True, text=True)
+    # 60 s cells, not the course's 4: the cold kernel imports torch, which takes longer than 4 s on a busy machine.
+    run = subprocess.run([sys.executable, "-m", "autograde.cli", "grade", ASSIGNMENT, "--cold-start", "--timeout", "60"],
+                         cwd=course, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     records = json.loads((course / "reports" / ASSIGNMENT / "results.json").read_text())
     assert [(r["status"], r["reason"]) for r in records] == [("ok", "")]
