@@ -10,23 +10,17 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograde.grading.transaction import GradeSnapshot, StudentTransaction, is_pending, staging_folder
+from tests.support.grading_course import ASSIGNMENT
 
-COURSE, A = "unit-course", "a1"
-CELLS = {"n1": ["t1", "t2"], "n2": ["t3"]}  # notebook -> graded cells (2 points each)
+COURSE, A = "grading-tests", ASSIGNMENT  # the generated mini course's gradebook: notebook mini, 3 graded cells
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    """An sqlite gradebook with assignment a1 (notebooks n1, n2) and students al, bo; al has a graded submission.
-    Made once (nbgrader takes seconds to create a gradebook), copied for each test."""
+def template(generated_mini, tmp_path_factory) -> Path:
+    """The mini course's gradebook with students al and bo; al has a graded submission (made once per module)."""
     path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    shutil.copy(generated_mini / "gradebook.db", path)
     with Gradebook(f"sqlite:///{path}", COURSE) as gb:
-        gb.add_assignment(A)
-        for notebook, cells in CELLS.items():
-            gb.add_notebook(notebook, A)
-            for cell in cells:
-                gb.add_grade_cell(cell, notebook, A, max_score=2, cell_type="code")
-            gb.add_solution_cell(f"answer-{notebook}", notebook, A)
         for student in ("al", "bo"):
             gb.add_student(student)
         gb.add_submission(A, "al", timestamp=datetime.datetime(2026, 12, 1, 10))
@@ -95,7 +89,7 @@ def test_commit_replaces_the_old_grade_whole(url, tmp_path, still_pending):
     transaction = StudentTransaction(url, COURSE, A, "al", dest)
     transaction.begin()
     assert is_pending(dest) and not (dest.parent / f".{A}.replaced").exists()
-    assert transaction.before.grades[("n1", "t1")] == (1.0, False)
+    assert transaction.before.grades[(A, "test_square")] == (1.0, False)
     (transaction.staging / "n1.ipynb").write_text("new")
     transaction.commit(still_pending=still_pending)
     assert sorted(p.name for p in dest.iterdir()) == ["n1.ipynb"] and (dest / "n1.ipynb").read_text() == "new"
