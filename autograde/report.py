@@ -5,7 +5,6 @@ import argparse
 import base64
 import html
 import io
-import json
 from pathlib import Path
 
 import matplotlib
@@ -15,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from autograde.course_dir import course_directory, load_config, report_dir  # noqa: E402
-from autograde.grading.records import results_path  # noqa: E402
+from autograde.grading.records import read_records  # noqa: E402
 from autograde.grading.score import cell_scores  # noqa: E402
 from autograde.grading.status import Status  # noqa: E402
 
@@ -28,8 +27,8 @@ def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame
     cells = pd.DataFrame(cell_scores(coursedir.db_url, coursedir.course_id, assignment))
     if cells.empty:
         raise SystemExit(f"course report: no grades for {assignment!r} in the gradebook; run `course grade {assignment}` first")
-    path = results_path(root, assignment)
-    results = pd.DataFrame(json.loads(path.read_text())) if path.exists() else pd.DataFrame(
+    records = read_records(root, assignment)
+    results = pd.DataFrame(records) if records else pd.DataFrame(
         columns=["student", "notebook", "status", "reason", "duration", "attempts"])
     return cells, _mark_regraded(results, Path(coursedir.root) / coursedir.autograded_directory, assignment)
 

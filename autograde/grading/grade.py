@@ -34,7 +34,7 @@ from autograde.grading.nbgrader_adapter import NbgraderAutograde
 from autograde.grading.pool import ExecuteSettings, Finished, run_dask, run_local
 from autograde.grading.prepare import Job, Reference, Submission, Unusable, make_autograder, notebook_owners, \
     prepare_submission
-from autograde.grading.records import GradeSummary, NotebookRecord, previous_records, save_records
+from autograde.grading.records import GradeSummary, NotebookRecord, ResultsFile
 from autograde.grading.score import record_zero, score_notebook, student_totals
 from autograde.grading.status import Status, grading_verdict
 from autograde.grading.transaction import StudentTransaction, is_pending
@@ -178,6 +178,7 @@ class _ClassRun:
                  progress: bool):
         self.root, self.autograde, self.reference, self.summary = root, autograde, reference, summary
         self.assignment = reference.assignment
+        self.results = ResultsFile(root, self.assignment)
         self.opened: dict[str, _Open] = {}
         self.seals: dict[tuple[str, str], tamper.Seal] = {}
         self.progress = progress
@@ -191,11 +192,13 @@ class _ClassRun:
                   disable=not self.progress) as self.bar:
             for job, result, attempts in execute(self.jobs(students)):
                 self.receive(job, result, attempts)
+        self.results.compact()
 
-    def finish(self, student: str, records: list[NotebookRecord]) -> None:
-        """The student's records are final for this run (graded, or why not): save them, count them."""
+    def finish(self, student: str, records: list[NotebookRecord], saved: bool = False) -> None:
+        """The student's records are final for this run (graded, or why not): save them (unless ``saved``), count them."""
         self.summary.records.extend(records)
-        save_records(self.root, self.assignment, student, records)
+        if not saved:
+            self.results.save(student, records)
         self.bar.update(1)
 
     def jobs(self, students: list[str]) -> Iterator[Job]:
@@ -221,7 +224,7 @@ class _ClassRun:
         except Unusable as why:  # raised before anything is written
             transaction.discard()
             self.autograde.stage(self.assignment, student, None)
-            self.finish(student, previous_records(self.root, self.assignment, student)
+            self.finish(student, self.results.previous(student)
                         + [NotebookRecord(student, "", why.status, str(why), 0.0, 0)])
             return None
         except Exception as error:  # noqa: BLE001 - a gradebook locked mid-run, a full disk...
@@ -246,7 +249,7 @@ class _ClassRun:
         entry = self.opened.pop(student)
         try:
             records = self.score(student, entry)
-            save_records(self.root, self.assignment, student, records)  # before the rename: a kill in between regrades
+            self.results.save(student, records)  # before the rename: a kill in between regrades
             entry.transaction.commit(still_pending=any(r.status == Status.FAILED for r in records))
         except Exception as error:  # noqa: BLE001 - whatever failed, the old grade stays and the student stays pending
             self.finish(student, self.abandon(student, entry.transaction, error))
@@ -254,7 +257,7 @@ class _ClassRun:
         finally:
             self.autograde.stage(self.assignment, student, None)
         self.autograde.set_permissions(self.assignment, student)
-        self.finish(student, records)
+        self.finish(student, records, saved=True)
 
     def score(self, student: str, entry: _Open) -> list[NotebookRecord]:
         """Write every notebook's grade (0 with a placeholder for those that could not run); the records."""
@@ -300,7 +303,7 @@ class _ClassRun:
         cause = str(getattr(error, "orig", None) or error).strip().splitlines()
         reason = (f"grading could not be recorded ({type(error).__name__}: {cause[0] if cause else ''}); {kept}, and "
                   f"the next `course grade {self.assignment}` grades this student again")
-        return previous_records(self.root, self.assignment, student) + [NotebookRecord(student, "", Status.PENDING,
+        return self.results.previous(student) + [NotebookRecord(student, "", Status.PENDING,
                                                                                       reason, 0.0, 0)]
 
 

@@ -1,6 +1,16 @@
-"""What ``course grade`` recorded for each notebook: ``reports/<assignment>/results.json`` and the run's summary."""
+"""What ``course grade`` recorded for each notebook: ``reports/<assignment>/results.json`` and the run's summary.
+
+Each student's records are written once, as they are final, to a file of their own in the journal
+``reports/<assignment>/results.journal/`` (a temporary name, then a rename: a killed run leaves whole files
+only). ``ResultsFile.compact`` folds the journal into ``results.json`` once at the end of a run (again a
+rename; the journal files go only after it). A journal file always holds the student's latest records,
+so readers (``read_records``) take ``results.json`` with the journal laid over it, which is correct at
+every moment, also after a run that was killed. The work is linear in the class; rewriting results.json
+per student was quadratic (``benchmarks/results_records.py``).
+"""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -9,6 +19,8 @@ from pathlib import Path
 
 from autograde.course_dir import report_dir
 from autograde.grading.status import Status
+
+PARTIAL = ".partial"  # the suffix of a file being written; readers never take it
 
 
 @dataclass
@@ -38,25 +50,95 @@ def results_path(root: Path, assignment: str) -> Path:
     return report_dir(root, assignment) / "results.json"
 
 
-def save_records(root: Path, assignment: str, student: str, records: list[NotebookRecord]) -> Path:
-    """Replace ``student``'s records in results.json (written to a temporary name, then renamed)."""
-    path = results_path(root, assignment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(path.read_text()) if path.exists() else []
-    kept = [r for r in old if r["student"] != student]
-    merged = sorted(kept + [asdict(r) for r in records], key=lambda r: (r["student"], r["notebook"]))
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(merged, indent=1))
+def journal_folder(root: Path, assignment: str) -> Path:
+    """``reports/<assignment>/results.journal/``: one ``<student>.json`` per student recorded since the last compaction."""
+    return report_dir(root, assignment) / "results.journal"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``path`` holds ``text`` whole, or its old content: written to a temporary name, synced, then renamed."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}{PARTIAL}")
+    with open(temporary, "w") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
     os.replace(temporary, path)
-    return path
 
 
-def previous_records(root: Path, assignment: str, student: str) -> list[NotebookRecord]:
-    """``student``'s recorded grades from an earlier run (not their empty or pending notes)."""
+def _journal(folder: Path) -> dict[str, tuple[Path, list[dict]]]:
+    """The journal's students: student -> (their file, their records)."""
+    found = {}
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.suffix == ".json":  # not a temporary .partial file of a write that was killed
+                entry = json.loads(path.read_text())
+                found[entry["student"]] = (path, entry["records"])
+    return found
+
+
+def _by_student(rows: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row["student"], []).append(row)
+    return grouped
+
+
+def _flatten(students: dict[str, list[dict]]) -> list[dict]:
+    return sorted((row for rows in students.values() for row in rows), key=lambda r: (r["student"], r["notebook"]))
+
+
+def read_records(root: Path, assignment: str) -> list[dict]:
+    """Every recorded notebook of ``assignment``, sorted by student and notebook: results.json with the
+    journal of a run that is still going, or was killed, laid over it."""
     path = results_path(root, assignment)
-    old = json.loads(path.read_text()) if path.exists() else []
-    return [record for record in (NotebookRecord(**r) for r in old if r["student"] == student)
-            if record.status.recorded]
+    students = _by_student(json.loads(path.read_text()) if path.exists() else [])
+    students.update({student: rows for student, (_, rows) in _journal(journal_folder(root, assignment)).items()})
+    return _flatten(students)
+
+
+class ResultsFile:
+    """``results.json`` of one assignment and its journal, for one run of ``course grade``."""
+
+    def __init__(self, root: Path, assignment: str):
+        self.path = results_path(root, assignment)
+        self.journal = journal_folder(root, assignment)
+        self._compacted: dict[str, list[dict]] | None = None  # results.json by student, read once when needed
+
+    def __repr__(self) -> str:
+        return f"ResultsFile({str(self.path)!r})"
+
+    def save(self, student: str, records: list[NotebookRecord]) -> None:
+        """Replace ``student``'s records: their journal file, written whole."""
+        self.journal.mkdir(parents=True, exist_ok=True)
+        entry = {"student": student, "records": [asdict(r) for r in records]}
+        write_atomically(self.journal / f"{student}.json", json.dumps(entry, indent=1))
+
+    def previous(self, student: str) -> list[NotebookRecord]:
+        """``student``'s recorded grades from an earlier run (not their empty or pending notes)."""
+        path = self.journal / f"{student}.json"
+        if path.exists():
+            rows = json.loads(path.read_text())["records"]
+        else:
+            if self._compacted is None:
+                self._compacted = _by_student(json.loads(self.path.read_text()) if self.path.exists() else [])
+            rows = self._compacted.get(student, [])
+        return [record for record in (NotebookRecord(**row) for row in rows) if record.status.recorded]
+
+    def compact(self) -> Path:
+        """Fold the journal into results.json (one rename), then remove the journal files it holds."""
+        journal = _journal(self.journal)
+        if not journal:
+            return self.path
+        students = _by_student(json.loads(self.path.read_text()) if self.path.exists() else [])
+        students.update({student: rows for student, (_, rows) in journal.items()})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.path, json.dumps(_flatten(students), indent=1))
+        self._compacted = students
+        for path in [path for path, _ in journal.values()] + list(self.journal.glob(f"*{PARTIAL}")):
+            path.unlink()  # the folded files, and what writes killed half-way left (never read)
+        with contextlib.suppress(OSError):
+            self.journal.rmdir()
+        return self.path
 
 
 @dataclass
