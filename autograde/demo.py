@@ -59,6 +59,16 @@ def _print_pdf(notebook: Path) -> Path | None:
         return None
 
 
+def hand_in(course: Path, assignment: str, kinds: list[str]) -> dict[str, str]:
+    """The made-up class handed in through a made-up Brightspace export, collected by ``course collect``."""
+    students = make_class(course, assignment, kinds)
+    export_zip, roster = brightspace_export(course, assignment, list(students), course / "lms")
+    collected = collect(course, assignment, export_zip, "brightspace", roster)
+    print(f"[2/7] {assignment}: {len(students)} submissions ({', '.join(students.values())}) handed in "
+          f"through Brightspace; `course collect` placed {len(collected.new)} from {export_zip.name}")
+    return students
+
+
 def demo(out: Path, workers: int | None = None, assignments: list[str] | None = None,
          kinds: list[str] | None = None, cell_timeout: float = 30, bundled: Path = BUNDLED) -> int:
     """Run the demo into ``out`` from the ``bundled`` course; returns 0 when every step worked."""
@@ -78,11 +88,7 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
     generate(course, available)
     lines = []
     for assignment in chosen:
-        students = make_class(course, assignment, kinds or DEFAULT_KINDS)
-        export_zip, roster = brightspace_export(course, assignment, list(students), course / "lms")
-        collected = collect(course, assignment, export_zip, "brightspace", roster)
-        print(f"[2/7] {assignment}: {len(students)} submissions ({', '.join(students.values())}) handed in "
-              f"through Brightspace; `course collect` placed {len(collected.new)} from {export_zip.name}")
+        hand_in(course, assignment, kinds or DEFAULT_KINDS)
         print(f"[3/7] grading {assignment} in parallel")
         summary = grade(course, assignment, workers=workers, limits=Limits(cell_timeout=cell_timeout), force=True)
         for record in summary.records:
