@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -14,7 +14,7 @@ Each plugin writes the columns its LMS's grade import reads (the same plugins wo
   ``Last modified (grade)`` are the columns its importer requires (mod/assign/feedback/offline
   ``importgradeslib.php``); the others of its worksheet are written too.
 
-Students in the roster who handed in nothing get an empty grade (the LMS leaves theirs unchanged). With
+Points are nbgrader's: the grades' sum less the late-submission penalty. Students in the roster who handed in nothing get an empty grade (the LMS leaves theirs unchanged). With
 written answers still to grade by hand, the export stops and names them, unless ``--allow-pending``.
 """
 from __future__ import annotations
@@ -38,8 +38,9 @@ from autograde.lms.roster import Person
 from autograde.lms.state import LmsState, load_state
 
 
-class PendingGrades(Exception):
-    """Written answers wait for grading by hand; the message names them."""
+class ExportRefused(Exception):
+    """The export cannot be written as it should (answers wait for grading by hand, an id is unknown); the
+    message names them and says what to do."""
 
 
 @dataclass
@@ -63,18 +64,21 @@ class LmsExport(ExportPlugin):
     item = Unicode("", help="the LMS's name for the grade item / column (default: the assignment)").tag(config=True)
     allow_pending = Bool(False, help="export the points graded so far when answers wait for grading by hand").tag(config=True)
     lms = ""
-    parent_state: LmsState | None = None  # what `course collect` recorded (roster, names, LMS ids)
+    lms_state: LmsState | None = None  # what `course collect` recorded (roster, names, LMS ids)
     written: list[Row] = []  # the rows of the last export
 
     def rows(self, gradebook: Gradebook) -> list[Row]:
         """Every student of the assignment, roster students who handed in nothing included."""
         assignment = self.assignment[0]
-        state = self.parent_state or LmsState(self.lms)
+        # Run by `nbgrader export --exporter=...` (from the course folder), the plugin finds the state itself.
+        state = self.lms_state or load_state(Path.cwd(), assignment) or LmsState(self.lms)
+        self.lms_state = state
         found = {}
         for submission in gradebook.assignment_submissions(assignment):
             grades = [g for nb in submission.notebooks for g in nb.grades]
             pending = [f"{g.notebook.name}/{g.name}" for g in grades if g.needs_manual_grade]
-            found[submission.student_id] = (sum(g.score or 0.0 for g in grades), pending)
+            penalty = sum(nb.late_submission_penalty or 0.0 for nb in submission.notebooks)  # as nbgrader export does
+            found[submission.student_id] = (max(0.0, sum(g.score or 0.0 for g in grades) - penalty), pending)
         maximum = gradebook.find_assignment(assignment).max_score
         students = {s.id: s for s in gradebook.students}
         rows = []
@@ -89,7 +93,7 @@ class LmsExport(ExportPlugin):
         rows = self.rows(gradebook)
         pending = [f"{row.person.sid} ({row.person.full_name}): {', '.join(row.pending)}" for row in rows if row.pending]
         if pending and not self.allow_pending:
-            raise PendingGrades(f"{len(pending)} student(s) have answers to grade by hand in the formgrader:\n  "
+            raise ExportRefused(f"{len(pending)} student(s) have answers to grade by hand in the formgrader:\n  "
                                 + "\n  ".join(pending) + "\ngrade them there, or export the points graded so far "
                                 "with --allow-pending")
         return rows
@@ -123,8 +127,8 @@ class BrightspaceExport(LmsExport):
 
     def line(self, row: Row) -> list[str]:
         person = row.person
-        if not person.username and person.sid not in (self.parent_state.roster if self.parent_state else []):
-            raise PendingGrades(f"{person.sid} has no Brightspace OrgDefinedId or Username: run `course collect` "
+        if not person.username and person.sid not in self.lms_state.roster:
+            raise ExportRefused(f"{person.sid} has no Brightspace OrgDefinedId or Username: run `course collect` "
                                 f"again with --roster (Brightspace's grade export or class list)")
         org = "" if person.sid == person.username else person.sid
         return [f"#{org}" if org else "", f"#{person.username}" if person.username else "", points(row.score), "#"]
@@ -148,7 +152,6 @@ class MoodleExport(LmsExport):
     """Moodle's offline grading worksheet (see the module docstring)."""
 
     lms = "moodle"
-    now = datetime.now().strftime("%A, %d %B %Y, %I:%M %p")  # as Moodle writes dates; PHP's strtotime reads it
 
     def header(self) -> list[str]:
         return ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed",
@@ -157,8 +160,9 @@ class MoodleExport(LmsExport):
     def line(self, row: Row) -> list[str]:
         p = row.person
         status = "No submission" if row.score is None else "Submitted for grading"
+        now = datetime.now().strftime("%A, %d %B %Y, %I:%M %p")  # as Moodle writes dates; PHP's strtotime reads it
         return [f"Participant {p.sid}", p.full_name, p.email, status, points(row.score), points(row.max_score), "Yes",
-                "-", self.now, ""]
+                "-", now, ""]
 
 
 EXPORTERS: dict[str, type[LmsExport]] = {"brightspace": BrightspaceExport, "canvas": CanvasExport, "moodle": MoodleExport}
@@ -175,11 +179,11 @@ def export(root: Path, assignment: str, lms: str, to: Path | None = None, item: 
     coursedir = course_directory(root, assignment)
     to = Path(to) if to else report_dir(root, assignment) / f"{lms}-grades.csv"
     plugin = EXPORTERS[lms](to=str(to), assignment=[assignment], item=item, allow_pending=allow_pending)
-    plugin.parent_state = state
+    plugin.lms_state = state
     with in_course(root), Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:
             plugin.export(gb)
-        except PendingGrades as why:
+        except ExportRefused as why:
             raise SystemExit(f"course export: nothing written. {why}") from None
     return to, plugin.written
 

@@ -1,14 +1,17 @@
 """The LMSs' own file and CSV formats read back: submission file names, rosters, groups files (quick, no course)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from autograde.lms.feedback_upload import write_upload
 from autograde.lms.filenames import BrightspaceCollector, CanvasCollector, MoodleCollector
 from autograde.lms.groups import read_groups, resolve_groups
-from autograde.lms.roster import RosterError, read_roster
+from autograde.lms.roster import Person, RosterError, read_roster
+from autograde.lms.state import LmsState
 
 
 @pytest.mark.parametrize("collector, path, expected", [
@@ -69,3 +72,20 @@ def test_groups_files_with_and_without_header_resolve_to_roster_ids(tmp_path):
     assert groups == {"Group 17": ["1", "2"], "Group 18": ["Zoe Stranger"]}
     assert notes and "Zoe Stranger" in notes[0]
     assert resolve_groups(read_groups(canvas), people)[0] == {"Group 17": ["1", "2"]}
+
+
+@pytest.mark.parametrize("lms", ["brightspace", "canvas", "moodle"])
+def test_feedback_pages_are_named_as_the_lms_bulk_upload_finds_its_students(tmp_path, lms):
+    page = tmp_path / "feedback" / "5101" / "mini" / "mini.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>feedback</html>")
+    state = LmsState(lms, people={"5101": Person("5101", "Anna", "Müller_Schmidt")})
+    target = write_upload(tmp_path / "out", state, [page])
+    [written] = [p.relative_to(target).as_posix() for p in target.rglob("*.html")]
+    if lms == "canvas":  # Canvas finds the user id between underscores
+        assert re.search(r"_(\d+)_", written).group(1) == "5101"
+    elif lms == "moodle":  # Moodle splits at "_" into five parts: name, participant id, plugin type, plugin, file
+        assert written.split("_", 4)[1:] == ["5101", "assignfeedback", "file", "mini.html"]
+    else:
+        assert written == "5101 - Anna Müller_Schmidt/mini.html"
+    assert (target.with_suffix(".zip").exists()) == (lms != "brightspace")
