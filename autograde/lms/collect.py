@@ -26,7 +26,7 @@ from autograde.lms.filenames import COLLECTORS, Handed, LmsCollector
 from autograde.lms.groups import read_groups, resolve_groups
 from autograde.lms.notebooks import assignment_cells
 from autograde.lms.placement import Planned, owner, person_from_name, plan
-from autograde.lms.roster import RosterError, read_roster, save_students
+from autograde.lms.roster import RosterError, grade_item, read_roster, save_students
 from autograde.lms.state import LmsState, load_state, save_state
 
 
@@ -66,11 +66,12 @@ def unpack(export: Path, lms: str, workdir: Path, coursedir) -> tuple[list[Path]
     return files, app.collector_plugin_inst
 
 
-def read_class(state: LmsState, lms: str, roster: Path | None, groups: Path | None) -> list[str]:
+def read_class(state: LmsState, assignment: str, roster: Path | None, groups: Path | None) -> list[str]:
     """Roster and groups into ``state``; notes on what did not match."""
     try:
         if roster:
-            people = read_roster(lms, roster)
+            people = read_roster(state.lms, roster)
+            state.item = grade_item(state.lms, roster, assignment) or state.item
             state.people.update({p.sid: p for p in people})
             state.roster = sorted({*state.roster, *(p.sid for p in people)})
         if groups:
@@ -135,7 +136,7 @@ def collect(root: Path, assignment: str, export: Path, lms: str, roster: Path | 
         raise SystemExit(f"course collect: {assignment} was collected from {state.lms}, not {lms}; "
                          f"delete {root}/reports/{assignment}/lms.json to start over")
     done = Collected(state)
-    group_notes = read_class(state, lms, roster, groups)
+    group_notes = read_class(state, assignment, roster, groups)
     state.unplaced = []
     with tempfile.TemporaryDirectory(prefix=".collect-", dir=root) as workdir, in_course(root):
         files, collector = unpack(Path(export), lms, Path(workdir), coursedir)

@@ -114,7 +114,7 @@ class LmsExport(ExportPlugin):
 
     @property
     def item_name(self) -> str:
-        return self.item or self.assignment[0]
+        return self.item or (self.lms_state.item if self.lms_state else "") or self.assignment[0]
 
 
 class BrightspaceExport(LmsExport):
@@ -193,7 +193,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lms", required=True, choices=LMSS, help="the LMS to import the file into")
     parser.add_argument("-o", "--output", metavar="FILE", help="where to write (default: reports/ASSIGNMENT/LMS-grades.csv)")
     parser.add_argument("--item", default="", help="the LMS's grade item or column name (Canvas: 'Name (id)' "
-                        "as in its gradebook export; default: the assignment name)")
+                        "as in its gradebook export; default: the roster's column for the assignment, else its name)")
     parser.add_argument("--allow-pending", action="store_true",
                         help="export the points graded so far when written answers still wait for grading by hand")
 

@@ -97,6 +97,6 @@ def plan(sid: str, attempts: list[Handed], expected: dict[str, set[str]]) -> Pla
         if not handed.file_name.endswith(".ipynb"):
             planned.files.setdefault(handed.file_name, handed.path)
     if planned.late:
-        planned.notes.append("marked late by the LMS (its file names carry no time: no late penalty is computed "
-                             "here; set c.AssignLatePenalties or adjust the grade in the LMS)")
+        planned.notes.append("marked LATE by the LMS; its file names carry no time, so nbgrader computes no late "
+                             "penalty: apply the LMS's late policy there")
     return planned

@@ -132,3 +132,14 @@ def save_students(db_url: str, course_id: str, people: list[Person]) -> None:
             gb.update_or_create_student(person.sid, first_name=person.first_name or None,
                                         last_name=person.last_name or None, email=person.email or None,
                                         lms_user_id=person.sid)
+
+
+def grade_item(lms: str, path: Path, assignment: str) -> str:
+    """The roster's column for ``assignment`` as the LMS names it, to export into the same column: Canvas's
+    ``mini (1234)`` (its assignment id makes the import update that assignment), Brightspace's ``<item>`` of
+    ``<item> Points Grade``; "" when there is none."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    patterns = {"canvas": rf"({re.escape(assignment)} \(\d+\))", "brightspace": rf"({re.escape(assignment)}) Points Grade"}
+    found = (re.match(patterns[lms], column.strip(), re.IGNORECASE) for column in header if lms in patterns)
+    return next((match.group(1) for match in found if match), "")

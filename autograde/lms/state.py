@@ -26,6 +26,7 @@ class LmsState:
     graded_as: dict[str, str] = field(default_factory=dict)  # member id -> id whose submission is graded for them
     submissions: dict[str, dict] = field(default_factory=dict)  # id -> {"when", "late", "files", "notes"}
     unplaced: list[dict] = field(default_factory=list)  # {"file", "why", "todo"}
+    item: str = ""  # the LMS's name of the grade column, from the roster (see roster.grade_item)
 
     def __repr__(self) -> str:
         return (f"LmsState({self.lms}, {len(self.people)} people, {len(self.groups)} groups, "

@@ -36,7 +36,8 @@ def read_back(lms: str, path: Path) -> dict[str, str]:
     table = [dict(zip(header, row)) for row in body]
     if lms == "canvas":
         assert header[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-        return {row["ID"]: row[ASSIGNMENT] for row in table}
+        assert header[5] == f"{ASSIGNMENT} (1234)"  # the roster's column: Canvas updates that assignment
+        return {row["ID"]: row[header[5]] for row in table}
     for row in table:  # Moodle's importer: Identifier without "Participant ", Grade, a date it can parse
         datetime.strptime(row["Last modified (grade)"], "%A, %d %B %Y, %I:%M %p")
     return {row["Identifier"].removeprefix("Participant "): row["Grade"] for row in table}

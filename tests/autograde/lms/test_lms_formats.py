@@ -10,7 +10,7 @@ import pytest
 from autograde.lms.feedback_upload import write_upload
 from autograde.lms.filenames import BrightspaceCollector, CanvasCollector, MoodleCollector
 from autograde.lms.groups import read_groups, resolve_groups
-from autograde.lms.roster import Person, RosterError, read_roster
+from autograde.lms.roster import Person, RosterError, grade_item, read_roster
 from autograde.lms.state import LmsState
 
 
@@ -54,6 +54,9 @@ def test_rosters_keep_ids_names_and_emails_in_utf8(tmp_path):
         ("0100001", "Anna", "Müller"), ("5101", "Anna", "Müller"), ("7101", "Anna", "Müller")]
     assert people["brightspace"].username == "anna.m" and people["moodle"].email == "a@x.org"
     assert (people["canvas"].sis_user_id, people["canvas"].section) == ("S1", "DL")
+    # The grade column the export writes back into: the roster's own, where it has one.
+    assert (grade_item("canvas", canvas, "mini"), grade_item("brightspace", brightspace, "a")) == ("mini (12)", "A")
+    assert grade_item("canvas", canvas, "other") == grade_item("moodle", moodle, "mini") == ""
 
 
 def test_a_roster_of_another_kind_is_refused_with_what_it_lacks(tmp_path):
