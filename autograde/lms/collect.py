@@ -104,16 +104,22 @@ def folder_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else {}
 
 
-def write_submission(folder: Path, planned: Planned) -> str:
-    """Write one student's folder whole; "new", "unchanged", or "kept" (a newer submission is there already)."""
+def write_submission(folder: Path, planned: Planned, collected_before: bool) -> str:
+    """Write one student's folder whole; "new", "unchanged", or "kept" (a newer submission is there already,
+    or one that ``course collect`` did not put there: it is never overwritten)."""
     wanted = {name: source.read_bytes() for name, source in planned.files.items()}
     if planned.when is not None:
         wanted["timestamp.txt"] = planned.when.isoformat(" ").encode()
     there = folder_files(folder)
     if there == wanted:
         return "unchanged"
+    if there and not collected_before:
+        planned.notes.append(f"{folder} was not put there by `course collect`: left as it is; move it away "
+                             f"and run `course collect` again to take the LMS's submission")
+        return "kept"
     stamp = there.get("timestamp.txt", b"").decode(errors="replace").strip()
     if stamp and planned.when is not None and stamp > planned.when.isoformat(" "):
+        planned.notes.append(f"a newer submission ({stamp}) was collected before: kept")
         return "kept"
 
     def build(staging: Path) -> None:
@@ -144,7 +150,7 @@ def collect(root: Path, assignment: str, export: Path, lms: str, roster: Path | 
         submitted = Path(coursedir.root) / coursedir.submitted_directory
         for sid, attempts in sorted(by_student.items()):
             planned = plan(sid, attempts, expected)
-            outcome = write_submission(submitted / sid / assignment, planned)
+            outcome = write_submission(submitted / sid / assignment, planned, sid in state.submissions)
             getattr(done, outcome).append(sid)
             record_submission(state, planned, outcome)
             done.notes[sid] = planned.notes

@@ -89,3 +89,13 @@ def test_collect_from_another_lms_than_before_is_refused(course, tmp_path):
     collect(course, "mini", export, "brightspace")
     with pytest.raises(SystemExit, match="collected from brightspace, not canvas"):
         collect(course, "mini", export, "canvas")
+
+
+def test_a_submission_collect_did_not_write_is_never_overwritten(course, tmp_path):
+    by_hand = course / "submitted" / "anna-muller" / "mini"
+    by_hand.mkdir(parents=True)
+    (by_hand / "mini.ipynb").write_text(notebook(CELLS, "put here by hand"))
+    export = brightspace(tmp_path / "export", {"Anna Müller - Dec 2, 2026 405 PM": {"mini.ipynb": notebook(CELLS)}})
+    done = collect(course, "mini", export, "brightspace")
+    assert done.kept == ["anna-muller"] and "by hand" in (by_hand / "mini.ipynb").read_text()
+    assert "was not put there by `course collect`: left as it is" in "\n".join(summary(done, "mini"))
