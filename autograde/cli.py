@@ -13,11 +13,13 @@ from pathlib import Path
 # Subcommand name -> (module that implements it: ``add_arguments(parser)``, ``run(args) -> int``; one-line help).
 # The help lives here so that listing the subcommands imports none of them.
 COMMANDS = {
+    "collect": ("autograde.lms.collect", "an LMS's \"download all submissions\" into submitted/, with roster and groups"),
     "generate": ("autograde.generate", "make the student versions of assignments with nbgrader's generate step"),
     "check": ("autograde.check.gate", "test the tests of every assignment before release"),
     "grade": ("autograde.grading.grade", "autograde every submission of an assignment in parallel, sandboxed"),
     "feedback": ("autograde.feedback", "feedback pages for students, without the hidden tests"),
     "report": ("autograde.report", "the class report: grades.csv, an HTML page with figures, a table"),
+    "export": ("autograde.lms.export", "the grade import file of an LMS (Brightspace, Canvas, Moodle)"),
     "demo": ("autograde.demo", "the instructor's whole job on a made-up class"),
     "pdf": ("autograde.pdf", "print a notebook or a feedback page to PDF, offline"),
     "similarity": ("autograde.similarity", "pairs of students whose answers match, with a report and a heat map"),

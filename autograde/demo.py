@@ -1,7 +1,7 @@
 """The instructor's whole job in one command (``course demo [--out DIR] [--workers N]``).
 
 Copies the bundled course (this repository's nbgrader_config.py and notebooks/) to DIR, generates the
-student versions, hands in a made-up class (reference solutions, untouched student versions, partly
+student versions, hands in a made-up class through a made-up Brightspace export that ``course collect`` reads (reference solutions, untouched student versions, partly
 right answers, a syntax error, an exception, an endless loop, and two students of whom one copied the
 other's answers with renamed variables), grades it in parallel, writes feedback and the class report,
 looks for shared answers, prints one notebook to PDF when ``course pdf`` is available, and says where
@@ -21,6 +21,9 @@ from autograde.feedback import feedback
 from autograde.generate import generate
 from autograde.pdf import PDFError, notebook_to_pdf
 from autograde.grading.grade import grade
+from autograde.lms.collect import collect
+from autograde.lms.demo_export import brightspace_export
+from autograde.lms.export import export
 from autograde.report import summary_table, write_report
 from autograde.similarity import similarity, top_pairs
 
@@ -56,6 +59,16 @@ def _print_pdf(notebook: Path) -> Path | None:
         return None
 
 
+def hand_in(course: Path, assignment: str, kinds: list[str]) -> dict[str, str]:
+    """The made-up class handed in through a made-up Brightspace export, collected by ``course collect``."""
+    students = make_class(course, assignment, kinds)
+    export_zip, roster = brightspace_export(course, assignment, list(students), course / "lms")
+    collected = collect(course, assignment, export_zip, "brightspace", roster)
+    print(f"[2/7] {assignment}: {len(students)} submissions ({', '.join(students.values())}) handed in "
+          f"through Brightspace; `course collect` placed {len(collected.new)} from {export_zip.name}")
+    return students
+
+
 def demo(out: Path, workers: int | None = None, assignments: list[str] | None = None,
          kinds: list[str] | None = None, cell_timeout: float = 30, bundled: Path = BUNDLED) -> int:
     """Run the demo into ``out`` from the ``bundled`` course; returns 0 when every step worked."""
@@ -75,8 +88,7 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
     generate(course, available)
     lines = []
     for assignment in chosen:
-        students = make_class(course, assignment, kinds or DEFAULT_KINDS)
-        print(f"[2/7] {assignment}: handed in {len(students)} submissions: {', '.join(students.values())}")
+        hand_in(course, assignment, kinds or DEFAULT_KINDS)
         print(f"[3/7] grading {assignment} in parallel")
         summary = grade(course, assignment, workers=workers, limits=Limits(cell_timeout=cell_timeout), force=True)
         for record in summary.records:
@@ -87,13 +99,15 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
         print(f"[4/7] wrote {len(pages)} feedback pages into {course / 'feedback'}")
         csv_path, html_path, grades = write_report(course, assignment)
         print(f"[5/7] class report:\n{summary_table(grades)}")
+        grades_file, _ = export(course, assignment, "brightspace", allow_pending=True)
+        print(f"      grades for Brightspace's import: {grades_file}")
         shared, paths = similarity(course, assignment)
         print(f"[6/7] {shared.line()}")
         print("\n".join(top_pairs(shared)) or "      no pair of students shares answers")
         reference = next(course.glob(f"autograded/*-reference/{assignment}/*.ipynb"), None)
         pdf = _print_pdf(reference) if reference else None
         print(f"[7/7] PDF of the reference submission: {pdf or 'not made'}")
-        lines += [f"  {assignment}: grades {csv_path}", f"  {assignment}: report {html_path}",
+        lines += [f"  {assignment}: grades {csv_path}, for Brightspace {grades_file}", f"  {assignment}: report {html_path}",
                   f"  {assignment}: feedback {course / 'feedback'}/<student>/{assignment}/",
                   f"  {assignment}: shared answers: {', '.join(shared.named_pairs()) or 'none found'}; {paths['html']}"]
         if pdf:

@@ -88,15 +88,22 @@ def write_feedback(coursedir: CourseDirectory, assignment: str, student: str | N
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("assignment", help="assignment name (a folder under submitted/<student>/)")
     parser.add_argument("--student", help="only this student (default: everyone autograded)")
+    parser.add_argument("--lms", choices=("brightspace", "canvas", "moodle"),
+                        help="also lay the pages out for that LMS's bulk feedback upload (see autograde/lms/feedback_upload.py)")
 
 
 def run(args: argparse.Namespace) -> int:
     from autograde.cli import course_root
 
     coursedir = _feedback_course(course_root(args.course), args.assignment, args.student)
+    if getattr(args, "lms", None):
+        from autograde.lms.feedback_upload import lms_feedback
+        lms_feedback(Path(coursedir.root), args.assignment, args.lms, None)  # group members get their pages too
     pages = write_feedback(coursedir, args.assignment, args.student)
     folders = sorted({p.parent.parent.parent for p in pages})
     print(f"wrote {len(pages)} feedback page(s) for {args.assignment} into {', '.join(map(str, folders)) or 'nowhere'}")
+    if getattr(args, "lms", None):
+        print(lms_feedback(Path(coursedir.root), args.assignment, args.lms, pages))
     with_pages = {p.parent.parent.name for p in pages}
     submitted = Path(coursedir.root) / coursedir.submitted_directory
     without = sorted(p.parent.name for p in submitted.glob(f"*/{args.assignment}")

@@ -17,6 +17,7 @@ from autograde.course_dir import course_directory, load_config, report_dir  # no
 from autograde.grading.records import read_records  # noqa: E402
 from autograde.grading.score import cell_scores  # noqa: E402
 from autograde.grading.status import Status  # noqa: E402
+from autograde.lms.report_rows import with_roster  # noqa: E402
 
 
 def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -105,7 +106,7 @@ def figures(cells: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
 def write_report(root: Path, assignment: str) -> tuple[Path, Path, pd.DataFrame]:
     """Write reports/<assignment>/grades.csv and report.html; returns (csv, html, grades)."""
     cells, results = load_tables(root, assignment)
-    grades = grades_table(cells, results)
+    grades = with_roster(root, assignment, grades_table(cells, results))  # names, missing students (LMS)
     folder = report_dir(root, assignment)
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = folder / "grades.csv", folder / "report.html"
@@ -132,7 +133,7 @@ leave them out.</p>
 
 def summary_table(grades: pd.DataFrame) -> str:
     """A compact table for the terminal: student, score, percent, status."""
-    columns = [c for c in ("student", "score", "max_score", "percent", "status", "seconds") if c in grades]
+    columns = [c for c in ("student", "name", "score", "max_score", "percent", "status", "seconds") if c in grades]
     return grades[columns].to_string(index=False, float_format=lambda v: f"{v:.1f}")
 
 

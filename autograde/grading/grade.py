@@ -38,6 +38,7 @@ from autograde.grading.records import GradeSummary, NotebookRecord, ResultsFile
 from autograde.grading.score import record_zero, score_notebook, student_totals
 from autograde.grading.status import Status, grading_verdict
 from autograde.grading.transaction import StudentTransaction, is_pending
+from autograde.lms.groups import share_grades
 from autograde.sandbox import choose_kernel_manager
 from autograde.sandbox.zygote import PRELOAD
 
@@ -363,6 +364,8 @@ def run(args: argparse.Namespace) -> int:
                     force=args.force, kernel_manager_class=args.kernel_manager,
                     require_sandbox=args.require_sandbox, cold_start=True if args.cold_start else None,
                     only=args.student)
+    for line in share_grades(root, args.assignment):  # groups collected from an LMS: graded once, given to all
+        print(f"  {line}")
     for record in summary.records:
         if record.status != Status.OK and not record.status.needs_attention:
             print(f"  {record.label}: {record.status}: {record.reason}")

@@ -79,6 +79,8 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert f"Everything is in {out}" in text
     assert (out / "reports" / ASSIGNMENT / "grades.csv").exists()
     assert (out / "reports" / ASSIGNMENT / "report.html").exists()
+    assert f"handed in through Brightspace; `course collect` placed {len(DEFAULT_KINDS)}" in text
+    assert (out / "reports" / ASSIGNMENT / "brightspace-grades.csv").read_text().count(",#\n") == len(DEFAULT_KINDS)
     assert len(list(out.glob(f"feedback/*/{ASSIGNMENT}/*.html"))) == len(DEFAULT_KINDS)
     grades = pd.read_csv(out / "reports" / ASSIGNMENT / "grades.csv").set_index("student")
     assert grades.loc["student-01-reference", "score"] == 6
