@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 from autograde import pdf
 from tests.support.paths import FIXTURES, REPO, TESTS
@@ -129,3 +131,57 @@ def lab_page() -> Iterator:
             yield page
         finally:
             browser.close()
+
+
+# What a page shows once loaded: MathJax output elements, formula errors, its width and its text.
+PAGE_FACTS = """() => ({
+  typeset: document.querySelectorAll('.MathJax, .MathJax_Display, mjx-container').length,
+  raw_tex: document.body.innerText.includes('$$'),
+  errors: document.querySelectorAll('.MathJax_Error, [data-mjx-error]').length,
+  width: document.documentElement.scrollWidth,
+  text: document.body.innerText,
+})"""
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether ``url`` is answered without leaving the machine (a file, inline data, loopback)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("file", "data", "blob", "about") or parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+@contextmanager
+def offline_page(width: int = 1280, height: int = 900) -> Iterator:
+    """(page, outside): a headless Chromium page ``width`` px wide that refuses every request off the machine
+    and lists it in ``outside``; the browser closes afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+
+    def answer(route) -> None:
+        if on_this_machine(route.request.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(pdf.find_chromium()), args=pdf.CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            page.route("**/*", answer)
+            yield page, outside
+        finally:
+            browser.close()
+
+
+def read_page(page, url: str, screenshot: Path | None = None) -> dict:
+    """Open ``url``, wait for MathJax (if the page loads it) and images; PAGE_FACTS, and a full-page screenshot."""
+    page.goto(url, wait_until="load")
+    page.wait_for_function("() => document.readyState === 'complete'")
+    page.evaluate(pdf.WAIT_FOR_PAGE, 30_000)
+    facts = page.evaluate(PAGE_FACTS)
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+    return facts
