@@ -79,3 +79,17 @@ def test_feedback_shows_a_visible_failure_but_nothing_hidden(written_class):
     assert "a test in this cell failed" in hidden and f"AssertionError: {VISIBLE_MESSAGE}" not in hidden
     for text in (visible, hidden, pages["student-01-reference"].read_text()):
         assert not any(secret in text for secret in HIDDEN)
+
+
+def test_report_and_similarity_pages_offline_and_fit(written_class):
+    assert main(["--course", str(written_class), "report", ASSIGNMENT]) == 0
+    main(["--course", str(written_class), "similarity", ASSIGNMENT, "--threshold", "0.01"])
+    reports = written_class / "reports" / ASSIGNMENT
+    with offline_page(WINDOW) as (page, outside):
+        report = read_page(page, (reports / "report.html").as_uri(), ARTIFACTS / "report.png")
+        similar = read_page(page, (reports / "similarity" / "report.html").as_uri(), ARTIFACTS / "similarity.png")
+    assert outside == [], outside
+    assert report["width"] <= WINDOW and similar["width"] <= WINDOW, (report["width"], similar["width"])
+    assert "awaiting a grader" in report["text"] and "points graded so far" in report["text"]
+    assert "wrong answer: 1 test(s) failed (test_double)" in report["text"] and "(cell " not in report["text"]
+    assert "3 students, 3 of them graded" in report["text"]
