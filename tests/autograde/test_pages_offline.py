@@ -8,7 +8,9 @@ Screenshots go to $COURSE_ARTIFACTS (default tests/artifacts/).
 """
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 
 import nbformat
 import pytest
@@ -16,7 +18,7 @@ import pytest
 from autograde import pdf
 from autograde.cli import main
 from autograde.demo_class import write_submission
-from tests.support.browser import ARTIFACTS, offline_page, read_page
+from tests.support.browser import ARTIFACTS, jupyter_server, offline_page, read_page
 from tests.support.grading_course import add_class, make_course, nbgrader
 from tests.support.requirements import requires
 
@@ -93,3 +95,22 @@ def test_report_and_similarity_pages_offline_and_fit(written_class):
     assert "awaiting a grader" in report["text"] and "points graded so far" in report["text"]
     assert "wrong answer: 1 test(s) failed (test_double)" in report["text"] and "(cell " not in report["text"]
     assert "3 students, 3 of them graded" in report["text"]
+
+
+def test_formgrader_submission_pages_typeset_offline_and_fit(written_class, tmp_path):
+    """nbgrader's formgrader, as a TA opens it: MathJax from the server's jupyter-server-mathjax copy."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{written_class / 'gradebook.db'}") as gradebook:
+        ids = {s: gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, s).id for s in WRONG}
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")}
+    command = [sys.executable, "-m", "jupyter", "server", "--no-browser"]
+    with jupyter_server(command, written_class, tmp_path, env) as (base, token), offline_page(WINDOW) as (page, outside):
+        page.set_extra_http_headers({"Authorization": f"token {token}"})  # a TA logged in (the page's API calls too)
+        for student, submission in ids.items():
+            url = f"{base}/formgrader/submissions/{submission}/"
+            # The written answer awaits a grader: the formgrader marks its score box (nbgrader's needs_manual_grade).
+            facts = read_page(page, url, ARTIFACTS / f"formgrader-{student}.png", ready="input#why.needs_manual_grade")
+            assert facts["typeset"] > 0 and not facts["raw_tex"] and facts["errors"] == 0, (student, facts["typeset"])
+            assert facts["width"] <= WINDOW, f"{student}: formgrader page {facts['width']} px wide"
+    assert outside == [], outside
