@@ -42,6 +42,8 @@ MathJax.Hub.Config({
 # Any <script src=...MathJax.js or latest.js...> (nbconvert's and nbgrader's feedback template load it from a CDN).
 MATHJAX_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"'][^\"']*mathjax[^\"']*[\"'][^>]*>\s*</script>", re.IGNORECASE)
 
+PAGE_MARGIN_MM = 12  # left and right, on A4 (210 mm wide)
+PRINT_WIDTH_PX = round((210 - 2 * PAGE_MARGIN_MM) / 25.4 * 96)  # the printed column in CSS pixels (703)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -210,7 +212,8 @@ def _print(page_html: str, folder: Path, executable: Path, timeout_ms: int) -> b
                                        "install Chromium (`sudo apt-get install chromium`) or pass --browser PATH "
                                        "/ set COURSE_CHROMIUM to a working one") from error
         try:
-            page = chromium.new_page()
+            # As wide as the printed column, so that MathJax breaks wide formulas for the paper, not a screen.
+            page = chromium.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
             page.set_default_timeout(timeout_ms)
             page.route("**/*", lambda route: (route.fulfill(body=page_html, content_type="text/html")
                                               if route.request.url == f"{ORIGIN}/__notebook__.html"
@@ -223,7 +226,8 @@ def _print(page_html: str, folder: Path, executable: Path, timeout_ms: int) -> b
             if result["mathjax"] == "timeout":
                 log.warning("MathJax did not finish within %d ms; formulas may show as TeX source", timeout_ms)
             return page.pdf(format="A4", print_background=True, prefer_css_page_size=True,
-                            margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
+                            margin={"top": "15mm", "bottom": "15mm", "left": f"{PAGE_MARGIN_MM}mm",
+                                    "right": f"{PAGE_MARGIN_MM}mm"})
         finally:
             chromium.close()
 

@@ -13,10 +13,11 @@ import pytest
 
 from autograde import pdf
 from tests.support.paths import FIXTURES, REPO
-from tests.support.poppler import pdf_images
+from tests.support.poppler import pdf_images, words_beyond
 from tests.support.requirements import requires, strict
 
 SAMPLE = FIXTURES / "sample_chapter.ipynb"
+RIGHT_MARGIN_PT = pdf.PAGE_MARGIN_MM / 25.4 * 72
 CHAPTERS = [REPO / "notebooks" / "05-mlp" / "05-mlp.ipynb", SAMPLE]
 needs_tools = requires(shutil.which("pdftotext") and shutil.which("pdfimages"),
                        "poppler-utils (pdftotext, pdfimages) not installed")
@@ -253,3 +254,20 @@ def test_course_pdf_works_without_nbgrader(tmp_path):
     assert needs_nbgrader.returncode != 0
     assert "course generate needs the Python package 'nbgrader'" in needs_nbgrader.stderr
     assert "pip install -e '.[grading]'" in needs_nbgrader.stderr
+
+
+@pytest.mark.slow
+@needs_tools
+@needs_browser
+def test_wide_display_formulas_stay_inside_the_right_margin(tmp_path):
+    """Chapter 05's section 5.3 formula and a 40-term sum: MathJax breaks them, nothing runs past the margin."""
+    chapter_05 = nbformat.read(REPO / "notebooks" / "05-mlp" / "05-mlp.ipynb", as_version=4)
+    wide = [c.source for c in chapter_05.cells if c.cell_type == "markdown" and "## 5.3" in c.source]
+    terms = " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(1, 41))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in [*wide, f"$$\\hat y = {terms}$$"]])
+    nbformat.write(nb, tmp_path / "wide.ipynb")
+    out = pdf.notebook_to_pdf(tmp_path / "wide.ipynb")
+    assert_typeset(pdf_text(out), strict=False)
+    printed = squeeze(pdf_text(out))
+    assert all(f"𝑤{i}𝑥{i}" in printed for i in range(1, 41)), "terms of the long sum are cut off"
+    assert words_beyond(out, RIGHT_MARGIN_PT) == []
