@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -263,10 +264,16 @@ def run_as_student(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600) 
     from nbclient import NotebookClient
     from tqdm.auto import tqdm
 
+    from traitlets.config import Config
+
     code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
-    with tqdm(total=code_cells, desc="executing", unit="cell") as bar:
-        client = NotebookClient(nb, timeout=timeout, allow_errors=True,
-                                kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+    kernel_name = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    # Over local sockets (IPC), not TCP: nothing to eavesdrop on, and no "running over TCP without
+    # encryption" warning from the kernel in the student's terminal.
+    with tempfile.TemporaryDirectory(prefix="course-pdf-kernel-") as sockets, \
+            tqdm(total=code_cells, desc="executing", unit="cell") as bar:
+        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        client = NotebookClient(nb, config=config, timeout=timeout, allow_errors=True, kernel_name=kernel_name,
                                 resources={"metadata": {"path": str(folder)}},
                                 on_cell_executed=lambda **_: bar.update())
         client.execute(env=kernel_env())
