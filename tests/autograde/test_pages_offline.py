@@ -114,3 +114,16 @@ def test_formgrader_submission_pages_typeset_offline_and_fit(written_class, tmp_
             assert facts["typeset"] > 0 and not facts["raw_tex"] and facts["errors"] == 0, (student, facts["typeset"])
             assert facts["width"] <= WINDOW, f"{student}: formgrader page {facts['width']} px wide"
     assert outside == [], outside
+
+
+def test_course_feedback_refuses_while_answers_wait_when_the_course_says_so(written_class):
+    config = written_class / "nbgrader_config.py"
+    original = config.read_text()
+    config.write_text(original + "\nc.CourseFeedback.refuse_while_pending = True\n")
+    shutil.rmtree(written_class / "feedback", ignore_errors=True)
+    try:
+        with pytest.raises(SystemExit, match=r"3 answer\(s\) await a grader .*refuse_while_pending"):
+            main(["--course", str(written_class), "feedback", ASSIGNMENT])
+    finally:
+        config.write_text(original)
+    assert not (written_class / "feedback").exists()  # nothing half-written
