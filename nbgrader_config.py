@@ -23,10 +23,13 @@ from autograde.sandbox import autograde_preprocessors  # noqa: E402
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
 
 # Feedback pages never show hidden tests, their code or their output, whichever tool writes them:
-# `course feedback`, `nbgrader generate_feedback` and the formgrader's "Generate Feedback" button.
-from autograde.feedback import feedback_preprocessors  # noqa: E402
+# `course feedback`, `nbgrader generate_feedback` and the formgrader's "Generate Feedback" button. They say
+# which answers await a grader, and every page (feedback and the formgrader's) typesets formulas with the
+# MathJax installed here (jupyter-server-mathjax), never a CDN (autograde/templates/).
+# c.CourseFeedback.refuse_while_pending = True makes `course feedback` refuse while answers await a grader.
+from autograde.feedback import feedback_config  # noqa: E402
 
-c.GenerateFeedback.preprocessors = feedback_preprocessors()
+feedback_config(c)
 
 # nbgrader's exchange (release and collect on a shared server) lives in the course folder, so it exists
 # and the formgrader shows no warning; on a multi-user JupyterHub point it at a folder all users share.

@@ -7,6 +7,7 @@ error output named NOT_RUN, so nbgrader scores them 0 instead of passing an empt
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import nbformat
@@ -17,7 +18,7 @@ NOT_RUN = "NotRunError"  # ename of the error output put into code cells that ne
 TIMED_OUT = "CellTimeoutError"  # nbclient's ename for a cell stopped by the per-cell time limit
 
 __all__ = ["NOT_RUN", "TIMED_OUT", "CellError", "is_solution", "is_answer", "is_test", "grade_id", "points",
-           "first_error", "has_error", "errors_summary", "error_output", "mark_not_run", "is_not_run"]
+           "first_error", "has_error", "cell_name", "errors_summary", "error_output", "mark_not_run", "is_not_run"]
 
 
 def nbgrader_metadata(cell: NotebookNode) -> dict:
@@ -73,13 +74,32 @@ def has_error(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and first_error(cell) is not None
 
 
+def cell_name(cells: list[NotebookNode], index: int) -> str:
+    """How a person finds cell ``index``: its grade_id, else the heading above it, else its number."""
+    found = grade_id(cells[index])
+    if found:
+        return found
+    for cell in reversed(cells[:index]):
+        headings = re.findall(r"^#+\s*(.+?)\s*#*$", cell.source, re.MULTILINE) if cell.cell_type == "markdown" else []
+        if headings:
+            return f'cell {index}, under "{headings[-1]}"'
+    return f"cell {index}"
+
+
 def errors_summary(cells: list[NotebookNode]) -> str:
-    """"N cell(s) raised; first: ENAME: message (cell I)" for the code cells with errors, "" when none has."""
-    failing = [(index, cell) for index, cell in enumerate(cells) if has_error(cell)]
-    if not failing:
-        return ""
-    index, cell = failing[0]
-    return f"{len(failing)} cell(s) raised; first: {first_error(cell)} (cell {index})"
+    """What the cells with errors say, apart: "could not run: ..." for answers and other cells that raised,
+    "wrong answer: ..." for failed tests, each naming cells by grade_id or heading; "" when none raised."""
+    failing = [index for index, cell in enumerate(cells) if has_error(cell)]
+    broken = [index for index in failing if not is_test(cells[index])]
+    tests = [index for index in failing if is_test(cells[index])]
+    parts = []
+    if broken:
+        parts.append(f"could not run: {len(broken)} cell(s) raised; first: {first_error(cells[broken[0]])} "
+                     f"(in {cell_name(cells, broken[0])})")
+    if tests:
+        parts.append(f"wrong answer: {len(tests)} test(s) failed ({', '.join(cell_name(cells, i) for i in tests)}); "
+                     f"first: {first_error(cells[tests[0]])}")
+    return "; ".join(parts)
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:

@@ -44,6 +44,8 @@ MathJax.Hub.Config({
 # Any <script src=...MathJax.js or latest.js...> (nbconvert's and nbgrader's feedback template load it from a CDN).
 MATHJAX_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"'][^\"']*mathjax[^\"']*[\"'][^>]*>\s*</script>", re.IGNORECASE)
 
+PAGE_MARGIN_MM = 12  # left and right, on A4 (210 mm wide)
+PRINT_WIDTH_PX = round((210 - 2 * PAGE_MARGIN_MM) / 25.4 * 96)  # the printed column in CSS pixels (703)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -212,7 +214,8 @@ def _print(page_html: str, folder: Path, executable: Path, timeout_ms: int) -> b
                                        "install Chromium (`sudo apt-get install chromium`) or pass --browser PATH "
                                        "/ set COURSE_CHROMIUM to a working one") from error
         try:
-            page = chromium.new_page()
+            # As wide as the printed column, so that MathJax breaks wide formulas for the paper, not a screen.
+            page = chromium.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
             page.set_default_timeout(timeout_ms)
             page.route("**/*", lambda route: (route.fulfill(body=page_html, content_type="text/html")
                                               if route.request.url == f"{ORIGIN}/__notebook__.html"
@@ -225,7 +228,8 @@ def _print(page_html: str, folder: Path, executable: Path, timeout_ms: int) -> b
             if result["mathjax"] == "timeout":
                 log.warning("MathJax did not finish within %d ms; formulas may show as TeX source", timeout_ms)
             return page.pdf(format="A4", print_background=True, prefer_css_page_size=True,
-                            margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
+                            margin={"top": "15mm", "bottom": "15mm", "left": f"{PAGE_MARGIN_MM}mm",
+                                    "right": f"{PAGE_MARGIN_MM}mm"})
         finally:
             chromium.close()
 
@@ -293,16 +297,21 @@ def run_as_student(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600) 
     sandbox on a copy of ``folder`` where bubblewrap works, else in ``folder`` itself."""
     from nbclient import NotebookClient
     from tqdm.auto import tqdm
+    from traitlets.config import Config
 
     code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
-    options = sandbox_options(code_cells, timeout)
+    kernel_name = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    sandbox = sandbox_options(code_cells, timeout)
     with tempfile.TemporaryDirectory(prefix="course-pdf-") as scratch, \
             tqdm(total=code_cells, desc="executing", unit="cell") as bar:
-        if options:
+        if sandbox:
             copy_of_folder(folder, Path(scratch))
-        client = NotebookClient(nb, timeout=timeout, allow_errors=True,
-                                kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-                                resources={"metadata": {"path": scratch if options else str(folder)}},
+        # Without the sandbox, over local sockets (IPC) as in it, not TCP: nothing to eavesdrop on, and no
+        # "running over TCP without encryption" warning from the kernel in the student's terminal.
+        options = sandbox or {"config": Config({"KernelManager": {"transport": "ipc",
+                                                                  "ip": os.path.join(scratch, "kernel")}})}
+        client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name=kernel_name,
+                                resources={"metadata": {"path": scratch if sandbox else str(folder)}},
                                 on_cell_executed=lambda **_: bar.update(), **options)
         client.execute(env=kernel_env())
     errors = sum(output.get("output_type") == "error" for cell in nb.cells for output in cell.get("outputs", []))

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
-import html
-import io
 from pathlib import Path
 
 import matplotlib
@@ -12,12 +9,14 @@ import matplotlib
 matplotlib.use("Agg")  # files only; the report runs on servers without a display
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from autograde.course_dir import course_directory, load_config, report_dir  # noqa: E402
 from autograde.grading.records import read_records  # noqa: E402
 from autograde.grading.score import cell_scores  # noqa: E402
 from autograde.grading.status import Status  # noqa: E402
 from autograde.lms.report_rows import with_roster  # noqa: E402
+from autograde.pages import figure_png, render, table  # noqa: E402
 
 
 def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -49,14 +48,18 @@ def _mark_regraded(results: pd.DataFrame, autograded: Path, assignment: str) -> 
 
 
 def grades_table(cells: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """One row per student: total score, max, percent, every cell's score, grading status, reasons, seconds."""
-    # A written answer nobody has graded yet is pending: an empty cell, not a 0.
-    graded = cells.assign(score=cells["score"].where(~cells["needs_manual_grade"].astype(bool)))
+    """One row per student: score, max, percent (of the points graded so far), points graded so far, answers awaiting a grader, every cell's
+    score (empty while it awaits a grader), grading status, reasons, seconds."""
+    pending = cells["pending"].astype(bool)
+    graded = cells.assign(score=cells["score"].where(~pending), graded_max=cells["max_score"].where(~pending, 0))
     per_cell = graded.groupby(["student", "cell"])["score"].sum(min_count=1).unstack("cell")
-    totals = graded.groupby("student").agg(score=("score", "sum"), max_score=("max_score", "sum"))
-    totals["percent"] = (100 * totals["score"] / totals["max_score"]).round(1)
-    # The total counts what is graded so far; say how many answers wait for the formgrader.
-    totals["to_grade_by_hand"] = cells.groupby("student")["needs_manual_grade"].sum().astype(int)
+    totals = graded.groupby("student").agg(score=("score", "sum"), max_score=("max_score", "sum"),
+                                           graded_max_score=("graded_max", "sum"))
+    # Of the points graded so far: a total that still waits for a grader must not read as final.
+    totals["percent"] = (100 * totals["score"] / totals["graded_max_score"].where(lambda m: m > 0)).round(1)
+    # The total counts what is graded so far; say which answers wait for the formgrader.
+    totals["awaiting_a_grader"] = cells[pending].groupby("student")["cell"].agg(", ".join)
+    totals["awaiting_a_grader"] = totals["awaiting_a_grader"].fillna("")
     table = totals.join(per_cell)
     if not results.empty:
         runs = results.groupby("student").agg(
@@ -69,11 +72,14 @@ def grades_table(cells: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     return table.rename_axis("student").reset_index()
 
 
-def _figure_html(figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+def score_text(row: pd.Series) -> str:
+    """A student's total as people should read it: "16 of 17 points graded so far" while answers wait."""
+    if pd.isna(row["score"]):
+        return "not graded"
+    if row["awaiting_a_grader"]:
+        return (f"{row['score']:g} of {row['graded_max_score']:g} points graded so far "
+                f"(awaiting a grader: {row['awaiting_a_grader']}; {row['max_score']:g} in all)")
+    return f"{row['score']:g} / {row['max_score']:g}"
 
 
 def figures(cells: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
@@ -81,11 +87,13 @@ def figures(cells: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
     out = {}
     fig, ax = plt.subplots(figsize=(6, 3.2))
     best = float(grades["max_score"].max())
-    ax.hist(grades["score"], bins=min(20, max(5, int(best) + 1)), range=(0, best), color="tab:blue", edgecolor="white")
-    ax.set(xlabel=f"score (out of {best:g})", ylabel="students", title="Scores")
+    scored = grades["score"].dropna()
+    ax.hist(scored, bins=min(20, max(5, int(best) + 1)), range=(0, best), color="tab:blue", edgecolor="white")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students come whole
+    ax.set(xlabel=f"score (out of {best:g}; graded so far)", ylabel="students", title="Scores")
     out["scores"] = fig
 
-    graded = cells[~cells["needs_manual_grade"].astype(bool)]  # pending written answers are not failures
+    graded = cells[~cells["pending"].astype(bool)]  # answers awaiting a grader are not failures
     passed = graded.assign(passed=graded["score"] >= graded["max_score"]).groupby("cell")["passed"].mean()
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(passed) + 1.2))
     ax.barh(passed.index, 100 * passed.values, color="tab:green")
@@ -98,9 +106,19 @@ def figures(cells: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
                   for s in timing["status"].fillna("")]
         fig, ax = plt.subplots(figsize=(6, 0.3 * len(timing) + 1.2))
         ax.barh(timing["student"], timing["seconds"], color=colors)
-        ax.set(xlabel="seconds (grey: ok, orange: raised, red: timeout/crash/failed)", title="Grading time per submission")
+        ax.set(xlabel="time (s); grey: ok, orange: raised, red: timeout/crash/failed", title="Grading time per submission")
         out["timing"] = fig
     return out
+
+
+def problems(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(wrong answers, could not run): notebooks whose only errors are failed tests, and every other one not ok."""
+    if results.empty:
+        return results, results
+    not_ok = results[results["status"] != Status.OK]
+    wrong = (not_ok["status"] == Status.RAISED) & ~not_ok["reason"].str.contains("could not run", regex=False)
+    columns = ["student", "notebook", "status", "reason"]
+    return not_ok.loc[wrong, columns], not_ok.loc[~wrong, columns]
 
 
 def write_report(root: Path, assignment: str) -> tuple[Path, Path, pd.DataFrame]:
@@ -111,29 +129,25 @@ def write_report(root: Path, assignment: str) -> tuple[Path, Path, pd.DataFrame]
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = folder / "grades.csv", folder / "report.html"
     grades.to_csv(csv_path, index=False)
-    images = {name: _figure_html(fig) for name, fig in figures(cells, grades).items()}
-    # From results.json: students with nothing graded (an empty folder) are not in the gradebook.
-    problems = results[results["status"] != Status.OK] if not results.empty else results
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(assignment)}: class report</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} table{{border-collapse:collapse;font-size:90%}}
-td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
-<h1>{html.escape(assignment)}: class report</h1>
-<p>{len(grades)} students; mean {grades['score'].mean():.2f} of {grades['max_score'].max():g} points;
-median {grades['score'].median():.2f}. {int(grades['to_grade_by_hand'].sum())} answer(s) wait for grading by hand
-(nbgrader formgrader): their cells are empty below, the totals count what is graded so far, and the pass rates
-leave them out.</p>
-{images['scores']}{images['questions']}{images.get('timing', '')}
-<h2>Submissions that did not run cleanly or need attention</h2>
-{problems[['student', 'notebook', 'status', 'reason']].to_html(index=False) if len(problems) else '<p>none</p>'}
-<h2>All grades</h2>{grades.to_html(index=False, na_rep='')}
-</body></html>"""
-    html_path.write_text(page)
+    wrong, broken = problems(results)
+    shown = grades.assign(score=grades.apply(score_text, axis=1)).rename(columns={"seconds": "time (s)"})
+    shown = shown.drop(columns=["max_score", "graded_max_score", "awaiting_a_grader"])
+    page = render("report.html.j2", assignment=assignment, grades=grades, figures={
+        name: figure_png(fig, name) for name, fig in figures(cells, grades).items()},
+        graded=int(grades["score"].notna().sum()), pending=cells[cells["pending"].astype(bool)],
+        wrong=table(wrong) if len(wrong) else None, broken=table(broken) if len(broken) else None,
+        all_grades=table(shown, float_format=lambda v: f"{v:g}"))
+    temporary = html_path.with_name(f".{html_path.name}.tmp")
+    temporary.write_text(page)
+    temporary.replace(html_path)
     return csv_path, html_path, grades
 
 
 def summary_table(grades: pd.DataFrame) -> str:
     """A compact table for the terminal: student, score, percent, status."""
     columns = [c for c in ("student", "name", "score", "max_score", "percent", "status", "seconds") if c in grades]
+    if grades.get("awaiting_a_grader", pd.Series(dtype=str)).fillna("").any():
+        columns.insert(columns.index("percent"), "awaiting_a_grader")
     return grades[columns].to_string(index=False, float_format=lambda v: f"{v:.1f}")
 
 
@@ -147,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     root = course_root(args.course)
     csv_path, html_path, grades = write_report(root, args.assignment)
     print(summary_table(grades))
-    print(f"{len(grades)} students, mean {grades['score'].mean():.2f}/{grades['max_score'].max():g}; "
-          f"wrote {csv_path} and {html_path}")
+    graded = int(grades["score"].notna().sum())
+    print(f"{len(grades)} students, {graded} graded: mean {grades['score'].mean():.2f}/{grades['max_score'].max():g} "
+          f"over the {graded} graded; wrote {csv_path} and {html_path}")
     return 0

@@ -12,8 +12,7 @@ and the answers as files per task and student (``answers/``, ``boilerplate/``) f
 from __future__ import annotations
 
 import argparse
-import base64
-import html
+import difflib
 import io
 import shutil
 import time
@@ -30,11 +29,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from copydetect import CodeFingerprint, compare_files, defaults  # noqa: E402
 from copydetect.utils import get_token_coverage, highlight_overlap  # noqa: E402
+from markupsafe import Markup  # noqa: E402
 from nbformat import NotebookNode  # noqa: E402
 from nbgrader.preprocessors import ClearSolutions  # noqa: E402
 
 from autograde.cells import grade_id, is_solution  # noqa: E402
 from autograde.course_dir import course_directory, load_config, report_dir, submitted_students  # noqa: E402
+from autograde.pages import png, render, table  # noqa: E402
 
 NOISE = defaults.NOISE_THRESHOLD  # shortest match that counts, in tokenized characters (copydetect's 25)
 THRESHOLD = 0.5  # flag a pair when half of one student's answer to a task is found in the other's
@@ -71,6 +72,7 @@ class Similarity:
     threshold: float
     count_solution: bool
     seconds: float
+    min_shared: int = MIN_SHARED  # and the match is at least this long (tokenized characters)
 
     def flagged(self) -> pd.DataFrame:
         """Whole-assignment rows of the flagged pairs, most similar first."""
@@ -90,8 +92,9 @@ class Similarity:
     def line(self) -> str:
         """One line for the terminal."""
         return (f"similarity {self.assignment}: {len(self.answers.students)} students, "
-                f"{len(self.answers.template)} tasks, {len(self.flagged())} pair(s) at or above "
-                f"{self.threshold:g} on some task, {len(self.answers.skipped)} notebook(s) skipped; "
+                f"{len(self.answers.template)} tasks, {len(self.flagged())} pair(s) flagged "
+                f"(a task at {self.threshold:g} or more, {self.min_shared}+ characters shared), "
+                f"{len(self.answers.skipped)} notebook(s) skipped; "
                 f"{self.seconds:.1f} s")
 
     def __repr__(self) -> str:
@@ -213,7 +216,7 @@ def compare(answers: Answers, assignment: str = "", threshold: float = THRESHOLD
     pairs = pairs.sort_values(["task", "similarity"], ascending=[True, False], ignore_index=True)
     pairs["flagged"] = pairs["flagged"].astype(bool)
     return Similarity(assignment, pairs, pd.DataFrame(matrix, index=answers.students, columns=answers.students),
-                      answers, prints, threshold, count_solution, time.perf_counter() - started)
+                      answers, prints, threshold, count_solution, time.perf_counter() - started, min_shared)
 
 
 def write_answers(answers: Answers, folder: Path) -> None:
@@ -231,29 +234,68 @@ def write_answers(answers: Answers, folder: Path) -> None:
 def heat_map(result: Similarity, path: Path) -> Path:
     """Students x students, whole-assignment similarity; labels when the class is small enough to read them."""
     n = len(result.matrix)
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = plt.subplots(figsize=(7, 6), layout="constrained")
     image = ax.imshow(result.matrix.values, vmin=0, vmax=1, cmap="magma_r")
     fig.colorbar(image, ax=ax, label="share of the answers found in the other's")
     if n <= 40:
         ax.set_xticks(range(n), result.matrix.columns, rotation=90, fontsize=7)
         ax.set_yticks(range(n), result.matrix.index, fontsize=7)
     beyond = "the template" if result.count_solution else "the template and the model answer"
-    ax.set_title(f"{result.assignment}: answers shared beyond {beyond}")
+    # The figure's title, not the axes': centred over the image and the colour bar, it runs into neither.
+    fig.suptitle(f"{result.assignment}: answers shared beyond {beyond}")
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def _side_by_side(result: Similarity, task: str, a: str, b: str) -> str:
-    """One table row: both students' answers to ``task``, the matching code highlighted."""
+def _side_by_side(result: Similarity, task: str, a: str, b: str) -> tuple[Markup, Markup]:
+    """Both students' answers to ``task`` as HTML, the matching code highlighted (escaped by copydetect)."""
     code, prints = result.answers.answers[task], result.fingerprints[task]
     _, _, matches = compare_files(prints[a], prints[b])
-    cells = []
+    marked = []
     for student, match, colour in ((a, matches[0], "#fcc"), (b, matches[1], "#cfc")):
-        marked, _ = highlight_overlap(code[student], match, f'<mark style="background:{colour}">', "</mark>",
-                                      escape_html=True)
-        cells.append(f"<td><b>{html.escape(student)}</b><pre>{marked}</pre></td>")
-    return "<tr>" + "".join(cells) + "</tr>"
+        # A match's k-grams reach into the template's lines next to it (signature, docstring): not shared work.
+        released = _template_lines(code[student], result.answers.template[task])
+        text, _ = highlight_overlap(code[student], _without(match, released), f'<mark style="background:{colour}">',
+                                    "</mark>", escape_html=True)
+        marked.append(Markup(text))
+    return marked[0], marked[1]
+
+
+def _template_lines(code: str, template: str) -> np.ndarray:
+    """Where ``code`` keeps lines of the released ``template`` unchanged, as copydetect's slices (2 x N)."""
+    lines = code.splitlines(keepends=True)
+    starts = np.cumsum([0] + [len(line) for line in lines])
+    matcher = difflib.SequenceMatcher(None, [line.strip() for line in lines],
+                                      [line.strip() for line in template.splitlines()], autojunk=False)
+    spans = [(starts[m.a], starts[m.a + m.size]) for m in matcher.get_matching_blocks() if m.size]
+    return np.array(spans, dtype=int).T if spans else np.array([[], []], dtype=int)
+
+
+def _without(slices: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """copydetect's slices (2 x N: starts, ends) less the stretches in ``removed`` (the same form)."""
+    cuts = sorted(zip(*removed)) if len(removed) and len(removed[0]) else []
+    kept = []
+    for start, end in zip(*slices) if len(slices) and len(slices[0]) else []:
+        for cut_start, cut_end in cuts:
+            if cut_start < end and cut_end > start:
+                if cut_start > start:
+                    kept.append((start, cut_start))
+                start = max(start, cut_end)
+        if start < end:
+            kept.append((start, end))
+    return np.array(kept, dtype=int).T if kept else np.array([[], []], dtype=int)
+
+
+def _pair_sections(result: Similarity) -> list[dict]:
+    """The flagged pairs shown side by side: per task its similarity, shared characters, flag and both answers."""
+    sections = []
+    for _, pair in result.flagged().head(SHOWN).iterrows():
+        a, b = pair["student_a"], pair["student_b"]
+        tasks = [dict(task=t["task"], similarity=t["similarity"], shared=t["shared"], flagged=bool(t["flagged"]),
+                      code=_side_by_side(result, t["task"], a, b)) for _, t in result.tasks_of(a, b).iterrows()]
+        sections.append(dict(a=a, b=b, similarity=pair["similarity"], tasks=tasks))
+    return sections
 
 
 def write_report(result: Similarity, folder: Path) -> dict[str, Path]:
@@ -263,38 +305,14 @@ def write_report(result: Similarity, folder: Path) -> dict[str, Path]:
     paths = {"html": folder / "report.html", "csv": folder / "pairs.csv", "heatmap": folder / "heatmap.png"}
     result.pairs.to_csv(paths["csv"], index=False, float_format="%.3f")
     heat_map(result, paths["heatmap"])
-    image = base64.b64encode(paths["heatmap"].read_bytes()).decode()
-    sections, flagged = [], result.flagged()
-    for _, pair in flagged.head(SHOWN).iterrows():
-        a, b = pair["student_a"], pair["student_b"]
-        tasks = result.tasks_of(a, b)
-        rows = "".join(f'<tr><th colspan="2">{html.escape(t["task"])}: {t["similarity"]:.0%} '
-                       f'({t["shared"]} tokenized characters shared)</th></tr>{_side_by_side(result, t["task"], a, b)}'
-                       for _, t in tasks.iterrows())
-        sections.append(f"<h3>{html.escape(a)} and {html.escape(b)}: {pair['similarity']:.0%} of the answers</h3>"
-                        f"<table>{rows}</table>")
-    if len(flagged) > SHOWN:
-        rest = flagged.iloc[SHOWN:][["student_a", "student_b", "similarity"]]
-        sections.append(f"<h3>{len(rest)} more pairs (see pairs.csv)</h3>{rest.to_html(index=False)}")
-    skipped = "".join(f"<li>{html.escape(s)}/{html.escape(n)}: {html.escape(r)}</li>"
-                         for s, n, r in result.answers.skipped)
-    title = f"{html.escape(result.assignment)}: similarity of answers"
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}} img{{max-width:100%}}
-table{{border-collapse:collapse;font-size:90%;width:100%}} td{{width:50%}} pre{{white-space:pre-wrap;margin:0}}
-td,th{{border:1px solid #ccc;padding:2px 6px;vertical-align:top;text-align:left}}</style></head><body>
-<h1>{title}</h1>
-<p>{html.escape(result.line())}. Only answer cells count; the released template never does{
-', code equal to the instructor&#39;s solution does' if result.count_solution else
-', nor does code equal to the instructor&#39;s solution (<code>--count-solution</code> counts it)'}.
-A pair is listed when one student's answer to a task is at least {result.threshold:.0%} found in the other's.
-Matches survive renamed variables, new comments and reordered functions (copydetect's winnowing).
-Highlighted: the matching code. Similar is not proof: read the code.</p>
-<img alt="heat map" src="data:image/png;base64,{image}">
-<h2>Pairs at or above the threshold</h2>{''.join(sections) or '<p>none</p>'}
-<h2>Notebooks skipped (missing or not readable)</h2>{f'<ul>{skipped}</ul>' if skipped else '<p>none</p>'}
-</body></html>"""
-    paths["html"].write_text(page)
+    flagged = result.flagged()
+    rest = flagged.iloc[SHOWN:][["student_a", "student_b", "similarity"]]
+    page = render("similarity.html.j2", result=result, sections=_pair_sections(result),
+                  heat_map=png(paths["heatmap"].read_bytes(), "heat map"),
+                  rest=table(rest, float_format=lambda v: f"{v:.0%}") if len(rest) else None)
+    temporary = paths["html"].with_name(f".{paths['html'].name}.tmp")
+    temporary.write_text(page)
+    temporary.replace(paths["html"])
     return paths
 
 

@@ -70,11 +70,13 @@ class HistoryPlotter:
         self._running = None  # the history fit is filling now, drawn in self._live_cell
         self._live_cell: tuple[int, int] | None = None
         self._live_lines: list = []
+        self._drawn_epochs = 0  # epochs of the running experiment the figure shows
+        self._colours: dict[str, str] = {}  # series name -> colour, the same in every cell and redraw
         self._credit, self._credited_at = LIVE_BURST, time.perf_counter()  # seconds of drawing allowed
         # Under nbgrader nobody watches: the figure is shown once, by done(), which saves seconds per fit.
         self._handle = None if os.environ.get("NBGRADER_EXECUTION") else _display(self.fig)
         if self._handle is not None:
-            training.epoch_watcher = self._epoch
+            training.epoch_watcher, training.stop_watcher = self._epoch, self._stopped
 
     def add(self, title: str, history, row: int = 0, col: int = 0) -> None:
         """Plot one experiment's history in grid cell (row, col) and remember its final values."""
@@ -99,7 +101,8 @@ class HistoryPlotter:
             x = history[plot["x"]]
             for key in plot["y"]:
                 # A single point draws no line: mark it, so the first epoch shows.
-                lines += ax.plot(x, history[key], label=key, marker="o" if len(x) == 1 else None)
+                lines += ax.plot(x, history[key], label=key, color=self._colour(key),
+                                 marker="o" if len(x) == 1 else None)
             if plot.get("type") == "accuracy" or "accuracy" in plot["y"][0]:
                 ax.set_ylim(0, 1.01)
             if plot["x"] == "epochs" or plot["x"].endswith("steps"):  # counts: no ticks at 0.5
@@ -108,6 +111,13 @@ class HistoryPlotter:
             ax.set_title(title)
             ax.legend(fontsize="small")
         return lines
+
+    def _colour(self, key: str) -> str:
+        """The colour of series ``key``: the next of matplotlib's cycle the first time it is drawn, then always."""
+        if key not in self._colours:
+            cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+            self._colours[key] = cycle[len(self._colours) % len(cycle)]
+        return self._colours[key]
 
     def _next_cell(self) -> tuple[int, int] | None:
         """The free cell the next add() will most likely fill: row by row, or column by column when
@@ -131,10 +141,20 @@ class HistoryPlotter:
         self._credited_at = now
         if self._live_cell is None or self._credit <= 0:
             return
+        self._redraw_live(history)
+
+    def _redraw_live(self, history) -> None:
+        """Draw the running experiment's curves so far, titled with the epochs they hold."""
         self._remove_live_lines()
-        epoch = len(history[self.plots[0]["x"]])
-        self._live_lines = self._draw(f"training: epoch {epoch}", history, *self._live_cell)
+        self._drawn_epochs = len(history[self.plots[0]["x"]])
+        self._live_lines = self._draw(f"training: epoch {self._drawn_epochs}", history, *self._live_cell)
         self._credit -= self._show()
+
+    def _stopped(self, history) -> None:
+        """``fit`` stopped early: show its last completed epoch, even if the drawing budget skipped it."""
+        if history is self._running and self._live_cell is not None and \
+                len(history[self.plots[0]["x"]]) != self._drawn_epochs:
+            self._redraw_live(history)
 
     def _remove_live_lines(self) -> None:
         for line in self._live_lines:
@@ -174,7 +194,7 @@ class HistoryPlotter:
         """Finish: final figure, then the results table."""
         self._clear_live()
         if training.epoch_watcher == self._epoch:
-            training.epoch_watcher = None
+            training.epoch_watcher, training.stop_watcher = None, None
         if self._handle is not None:
             self._show()
         else:

@@ -30,6 +30,8 @@ from .progress import progress_bar
 # Only plain calls use it: sweep's inner fits pass their own ``on_epoch`` (and may run in forked
 # processes, which must not draw).
 epoch_watcher: Callable[[History], None] | None = None
+# What a watched ``fit`` calls when it stops early (an interrupt, an error): the live plot shows where it stopped.
+stop_watcher: Callable[[History], None] | None = None
 
 
 def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.optim.Optimizer,
@@ -57,7 +59,7 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
     # Validation takes several batches per step where that changes no number: far less Python per sample.
     validating = Phase("validation", learner, validation_data, batch_size, eval_rows(net, loss_fn, batch_size),
                        device, stats, keep_outputs)
-    on_epoch = on_epoch if on_epoch is not None else epoch_watcher
+    watched, on_epoch = on_epoch is None, on_epoch if on_epoch is not None else epoch_watcher
     history = History()
     work = batch_size * sum(p.numel() for p in net.parameters())  # multiply-adds per step, roughly
     start_time = time.perf_counter()
@@ -74,6 +76,10 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
                     called = time.perf_counter()
                     on_epoch(history)
                     start_time += time.perf_counter() - called  # history['time'] is training time only
+    except BaseException:
+        if watched and stop_watcher is not None:
+            stop_watcher(history)
+        raise
     finally:
         if stats is not None:
             stats.remove()

@@ -1,11 +1,12 @@
 """The results of ``course check`` as tables: one row per notebook, one per task, on the terminal and in HTML."""
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from autograde.pages import render, table
 
 if TYPE_CHECKING:
     from autograde.check.gate import CheckSettings, NotebookCheck
@@ -80,31 +81,7 @@ def write_html(checks: list[NotebookCheck], path: Path, settings: CheckSettings 
     """The report as one self-contained HTML page: tables, problems, surviving mutants with their diffs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>course check</title><style>",
-             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-             "padding:.2em .6em}pre{background:#f6f6f6;padding:.4em}.FAIL{color:#b00}.ok{color:#070}</style>",
-             "</head><body><h1>course check</h1>"]
-    if settings is not None:
-        parts.append(f"<p>{html.escape(repr(settings))}</p>")
-    parts.append(summary_frame(checks).to_html(index=False, escape=True))
-    parts.append("<h2>Mutation score per task</h2>" + task_frame(checks).to_html(index=False, escape=True))
-    for c in checks:
-        verdict = "ok" if c.ok else "FAIL"
-        parts.append(f"<h2 class='{verdict}'>{html.escape(c.assignment)}/{html.escape(c.notebook)}: {verdict}</h2>")
-        if c.problems:
-            parts.append("<ul>" + "".join(f"<li><pre>{html.escape(p)}</pre></li>" for p in c.problems) + "</ul>")
-        if c.warnings:
-            parts.append("<p>Warnings:</p><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in c.warnings) + "</ul>")
-        shown = [r for r in c.mutants if r.status not in ("killed", "not tested")]
-        if shown:
-            parts.append("<table><tr><th>task</th><th>mutant</th><th>status</th><th>change</th><th>diff</th></tr>")
-            for r in shown:
-                parts.append(f"<tr><td>{html.escape(r.task)}</td><td>{r.mutant.id}</td><td>{html.escape(r.status)}"
-                             f"</td><td>{html.escape(r.mutant.description)}</td>"
-                             f"<td><pre>{html.escape(r.mutant.diff)}</pre></td></tr>")
-            parts.append("</table>")
-    parts.append("<p>A surviving mutant is a change to the solution that no test notices. Add a test that it fails, "
-                 "or, if it behaves exactly like the solution, document it in the answer cell inside the solution "
-                 "block: <code># equivalent-mutant: &lt;id&gt; &lt;why&gt;</code>.</p></body></html>")
-    path.write_text("\n".join(parts))
+    shown = [(c, [r for r in c.mutants if r.status not in ("killed", "not tested")]) for c in checks]
+    path.write_text(render("check.html.j2", checks=shown, settings=None if settings is None else repr(settings),
+                           summary=table(summary_frame(checks)), tasks=table(task_frame(checks))))
     return path

@@ -30,8 +30,16 @@ def record_zero(db_url: str, course_id: str, assignment: str, student: str, note
         gb.db.commit()
 
 
+def is_pending(grade) -> bool:
+    """Whether an nbgrader ``Grade`` waits for a grader: no autograder score and no grader's score yet.
+
+    (nbgrader's ``needs_manual_grade`` also stays true for an answer a grader has scored but not reviewed.)
+    """
+    return grade.auto_score is None and grade.manual_score is None
+
+
 def cell_scores(db_url: str, course_id: str, assignment: str) -> list[dict]:
-    """Every grade in the gradebook for ``assignment``: student, notebook, cell, score, max_score."""
+    """Every grade in the gradebook for ``assignment``: student, notebook, cell, score, max_score, pending."""
     rows = []
     with Gradebook(db_url, course_id) as gb:
         for submission in gb.assignment_submissions(assignment):
@@ -40,7 +48,7 @@ def cell_scores(db_url: str, course_id: str, assignment: str) -> list[dict]:
                     rows.append({
                         "student": submission.student_id, "notebook": nb.name, "cell": grade.name,
                         "score": grade.score, "auto_score": grade.auto_score, "max_score": grade.max_score,
-                        "needs_manual_grade": grade.needs_manual_grade,
+                        "needs_manual_grade": grade.needs_manual_grade, "pending": is_pending(grade),
                     })
     return sorted(rows, key=lambda r: (r["student"], r["notebook"], r["cell"]))
 

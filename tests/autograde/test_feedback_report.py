@@ -42,7 +42,9 @@ def test_feedback_shows_failures_but_no_hidden_test_or_its_output(graded_course,
         assert HIDDEN_MESSAGE not in text and HIDDEN_OUTPUT not in text and HIDDEN_CODE not in text, page
         assert "hidden tests ran here" in text
     failed = (pages / "student-02-exception" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "a test in this cell failed" in failed
+    # square() was never defined: the visible test's own line failed, so the page says how (issue 25)
+    assert "NameError: name &#39;square&#39; is not defined" in failed or "NameError: name 'square' is not defined" in failed
+    assert "a visible test failed" in failed
     assert "Score: 4.0" in failed or "4.0 / 6.0" in failed  # the scores are still shown
     graded = (graded_course / "autograded" / "student-01-reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
     assert HIDDEN_OUTPUT in graded  # the hidden test did print: the pages leave it out

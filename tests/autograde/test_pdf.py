@@ -14,10 +14,11 @@ import pytest
 from autograde import pdf
 from autograde.sandbox.bubblewrap import bwrap_status
 from tests.support.paths import FIXTURES, REPO
-from tests.support.poppler import pdf_images
+from tests.support.poppler import pdf_images, words_beyond
 from tests.support.requirements import requires, strict
 
 SAMPLE = FIXTURES / "sample_chapter.ipynb"
+RIGHT_MARGIN_PT = pdf.PAGE_MARGIN_MM / 25.4 * 72
 CHAPTERS = [REPO / "notebooks" / "05-mlp" / "05-mlp.ipynb", SAMPLE]
 needs_tools = requires(shutil.which("pdftotext") and shutil.which("pdfimages"),
                        "poppler-utils (pdftotext, pdfimages) not installed")
@@ -91,6 +92,7 @@ def executed_pdf(tmp_path_factory, fashion_root) -> tuple[Path, Path, subprocess
     command = [sys.executable, "-m", "autograde.cli", "pdf", str(notebook), "-o", str(out), "--execute"]
     done = subprocess.run(offline(command), env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "without encryption" not in done.stderr  # the kernel talks over local sockets, quietly
     return notebook, out, done
 
 
@@ -287,3 +289,20 @@ def test_execute_runs_the_notebook_in_the_sandbox_on_a_copy_of_its_folder(tmp_pa
     assert secret_read in ("FileNotFoundError", "PermissionError"), f"the notebook read {secret_read!r}"
     assert not (folder / "written.txt").exists()
     assert uid != os.geteuid() or os.geteuid() != 0  # as root, the kernel ran as another user
+
+
+@pytest.mark.slow
+@needs_tools
+@needs_browser
+def test_wide_display_formulas_stay_inside_the_right_margin(tmp_path):
+    """Chapter 05's section 5.3 formula and a 40-term sum: MathJax breaks them, nothing runs past the margin."""
+    chapter_05 = nbformat.read(REPO / "notebooks" / "05-mlp" / "05-mlp.ipynb", as_version=4)
+    wide = [c.source for c in chapter_05.cells if c.cell_type == "markdown" and "## 5.3" in c.source]
+    terms = " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(1, 41))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in [*wide, f"$$\\hat y = {terms}$$"]])
+    nbformat.write(nb, tmp_path / "wide.ipynb")
+    out = pdf.notebook_to_pdf(tmp_path / "wide.ipynb")
+    assert_typeset(pdf_text(out), strict=False)
+    printed = squeeze(pdf_text(out))
+    assert all(f"𝑤{i}𝑥{i}" in printed for i in range(1, 41)), "terms of the long sum are cut off"
+    assert words_beyond(out, RIGHT_MARGIN_PT) == []

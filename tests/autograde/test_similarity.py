@@ -243,3 +243,24 @@ def test_disguise_renames_and_rewrites_but_keeps_behaviour():
     # A parameter changed in place keeps its name (renaming only the assignment would unbind it).
     exec(disguise("def accumulate_(total, x):\n    total += x\n    return total\n"), theirs)
     assert theirs["accumulate_"](2, 3) == 5
+
+
+def test_side_by_side_marks_shared_work_not_the_template_and_agrees_with_pairs_csv(tmp_path):
+    """The template's signature and docstring are never highlighted; every pair listed is flagged in pairs.csv."""
+    from autograde.similarity import Answers, write_report
+
+    template = 'def count_words(text):\n    """How many whitespace-separated words the text has, for the report."""\n'
+    answers = Answers(template={"mini/count_words": template + "    raise NotImplementedError()\n"},
+                      solution={"mini/count_words": template + "    return len(text.split())\n"},
+                      students=["ada", "bob"])
+    answers.answers["mini/count_words"] = {"ada": template + OWN_COUNT.split("\n", 1)[1],
+                                           "bob": template + COPIED_COUNT.split('"""Counts words."""\n', 1)[1]}
+    result = compare(answers, "mini")
+    page = write_report(result, tmp_path)["html"].read_text()
+    assert page.count("<mark") > 0, "the shared loop is highlighted"
+    assert "How many whitespace-separated" in page
+    for marked in page.split("<mark")[1:]:
+        assert "whitespace-separated" not in marked.split("</mark>")[0] and "def count_words" not in marked.split("</mark>")[0]
+    pairs = pd.read_csv(tmp_path / "pairs.csv")
+    listed = {(a, b) for a, b in pairs[pairs["flagged"] & (pairs["task"] == WHOLE)][["student_a", "student_b"]].itertuples(index=False)}
+    assert listed == {("ada", "bob")} and "ada and bob:" in page

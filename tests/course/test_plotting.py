@@ -4,6 +4,7 @@ import re
 
 import matplotlib
 import pytest
+import torch
 
 from course import History, HistoryPlotter, plot_layer_stats, plot_output_stats, show_images
 
@@ -149,3 +150,52 @@ def test_live_figure_and_bars_that_leave_text_in_a_kernel(data_env):
     assert saved == [], "a widget output was saved"
     graded = [data for index, kind, data in messages if index == 3 and "image/png" in data]
     assert len(graded) == 1 and "image/png" in nb.cells[3].outputs[-2].data
+
+
+def test_one_colour_per_series_name_in_every_panel_and_cell():
+    """A series keeps its colour wherever it is drawn, whatever else its panel holds."""
+    plots = [{"x": "epochs", "y": ["train loss", "validation loss"]}, {"x": "epochs", "y": ["validation loss"]}]
+    plotter = HistoryPlotter(plots, rows=1, cols=2)
+    plotter.add("a", fake_history(), col=0)
+    plotter.add("b", fake_history(0.1), col=1)
+    colours = {}
+    for ax in plotter.fig.axes:
+        for line in ax.lines:
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    assert all(len(found) == 1 for found in colours.values()), colours
+    assert colours["train loss"] != colours["validation loss"]
+
+
+class StopAtStep(torch.optim.SGD):
+    """SGD that raises KeyboardInterrupt at its ``stop``-th step, as the notebook's stop button would."""
+
+    def __init__(self, params, stop: int):
+        super().__init__(params, lr=0.1)
+        self.stop, self.steps = stop, 0
+
+    def step(self, closure=None):
+        self.steps += 1
+        if self.steps == self.stop:
+            raise KeyboardInterrupt
+        return super().step(closure)
+
+
+def test_an_interrupted_fit_leaves_its_last_epoch_and_steady_colours(monkeypatch):
+    """Live redraws keep each series' colour; after an interrupt the title names the last completed epoch,
+    even when the drawing budget had skipped the redraws before it."""
+    from IPython.display import DisplayHandle
+
+    from course import plotting, training
+
+    monkeypatch.setattr(plotting, "_display", lambda obj: DisplayHandle())  # as in a notebook: a live figure
+    monkeypatch.setattr(plotting, "LIVE_BURST", 0.0)  # no budget: only the first epoch is drawn live
+    plotter = HistoryPlotter([{"x": "epochs", "y": ["train loss", "validation loss"]}], rows=1, cols=1)
+    net = torch.nn.Linear(4, 2)
+    data = torch.utils.data.TensorDataset(torch.randn(20, 4), torch.randint(0, 2, (20,)))
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(net, data, data, StopAtStep(net.parameters(), stop=5 * 2 + 1), epochs=30, batch_size=10,
+                     progress=False, layer_stats=False, keep_outputs=False)
+    ax = plotter.axs[0, 0]
+    assert ax.get_title() == "training: epoch 5"  # 2 steps an epoch: interrupted in the 6th
+    assert len({line.get_color() for line in ax.lines}) == 2 and len(ax.lines) == 2
+    plotter.done()

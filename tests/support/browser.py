@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 from autograde import pdf
 from tests.support.paths import FIXTURES, REPO, TESTS
@@ -66,15 +68,23 @@ def jupyter_lab(tmp_path_factory, fashion_root):
     notification = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True)
     notification.write_text(json.dumps({"fetchNews": "false"}))
-    port, token = free_port(), secrets.token_hex(16)
     env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}  # the kernel draws inline
     env.update(COURSE_FAST="1", COURSE_DATA_DIR=str(fashion_root), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True",
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser",
                "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
+    with jupyter_server(command, root, home, env) as (base, token):
+        yield base, token, root
+
+
+@contextmanager
+def jupyter_server(command: list[str], root: Path, home: Path, env: dict) -> Iterator[tuple[str, str]]:
+    """(base URL, token) of ``command`` (a Jupyter server app) on 127.0.0.1 serving ``root``; always stopped after."""
+    port, token = free_port(), secrets.token_hex(16)
+    command = [*command, "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True"]
     log = open(home / "server.log", "w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -86,9 +96,9 @@ def jupyter_lab(tmp_path_factory, fashion_root):
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not start: {(home / 'server.log').read_text()[-3000:]}")
+                raise RuntimeError(f"the Jupyter server did not start: {(home / 'server.log').read_text()[-3000:]}")
             time.sleep(0.5)
-        yield base, token, root
+        yield base, token
     finally:
         # The whole session: the server and the kernels it started.
         os.killpg(server.pid, signal.SIGTERM)
@@ -129,3 +139,60 @@ def lab_page() -> Iterator:
             yield page
         finally:
             browser.close()
+
+
+# What a page shows once loaded: MathJax output elements, formula errors, its width and its text.
+PAGE_FACTS = """() => ({
+  typeset: document.querySelectorAll('.MathJax, .MathJax_Display, mjx-container').length,
+  raw_tex: document.body.innerText.includes('$$'),
+  errors: document.querySelectorAll('.MathJax_Error, [data-mjx-error]').length,
+  width: document.documentElement.scrollWidth,
+  text: document.body.innerText,
+})"""
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether ``url`` is answered without leaving the machine (a file, inline data, loopback)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("file", "data", "blob", "about") or parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+@contextmanager
+def offline_page(width: int = 1280, height: int = 900) -> Iterator:
+    """(page, outside): a headless Chromium page ``width`` px wide that refuses every request off the machine
+    and lists it in ``outside``; the browser closes afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+
+    def answer(route) -> None:
+        if on_this_machine(route.request.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(pdf.find_chromium()), args=pdf.CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            page.route("**/*", answer)
+            yield page, outside
+        finally:
+            browser.close()
+
+
+def read_page(page, url: str, screenshot: Path | None = None, ready: str | None = None) -> dict:
+    """Open ``url``, wait for MathJax (if the page loads it), images and the ``ready`` selector;
+    PAGE_FACTS, and a full-page screenshot."""
+    page.goto(url, wait_until="load")
+    page.wait_for_function("() => document.readyState === 'complete'")
+    if ready:
+        page.wait_for_selector(ready, state="attached")
+    page.evaluate(pdf.WAIT_FOR_PAGE, 30_000)
+    facts = page.evaluate(PAGE_FACTS)
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+    return facts

@@ -16,19 +16,19 @@ ASSIGNMENT = "mini"
 COMPARABLE_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop"]
 
 
-def make_course(folder: Path) -> Path:
-    """A course in ``folder`` with the mini assignment generated (gradebook and release/)."""
+def make_course(folder: Path, assignment: str = ASSIGNMENT) -> Path:
+    """A course in ``folder`` with tests/fixtures/assignments/``assignment`` generated (gradebook and release/)."""
     course = Path(folder)
     (course / "source").mkdir(parents=True)
     shutil.copy(FIXTURES / "assignments" / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(FIXTURES / "assignments" / ASSIGNMENT, course / "source" / ASSIGNMENT)
-    generate(course, [ASSIGNMENT])
+    shutil.copytree(FIXTURES / "assignments" / assignment, course / "source" / assignment)
+    generate(course, [assignment])
     return course
 
 
-def add_class(course: Path, kinds: list[str]) -> dict[str, str]:
-    """Submissions of the given kinds (student-NN-kind) for the mini assignment."""
-    return make_class(course, ASSIGNMENT, kinds, source_dir="source")
+def add_class(course: Path, kinds: list[str], assignment: str = ASSIGNMENT) -> dict[str, str]:
+    """Submissions of the given kinds (student-NN-kind) for the assignment (the mini one by default)."""
+    return make_class(course, assignment, kinds, source_dir="source")
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
