@@ -33,11 +33,13 @@ from tqdm import tqdm
 from traitlets.config import Config
 
 from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer, is_test
-from autograde.check.metadata_lint import metadata_problems, tasks
+from autograde.check.explain import describe, label
+from autograde.check.metadata_lint import metadata_problems, nbgrader_problems, tasks
 from autograde.check.mutate import bound_names, equivalent_ids, mutants, select
-from autograde.check.mutation_run import KEY, CellTimeouts, MutantResult, instrument, read_results
+from autograde.check.mutation_run import KEY, CellTimeouts, MutantResult, cell_seconds, instrument, read_results
 from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
+from autograde.generate import generate_one
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.pool import ExecuteSettings, run_local
 from autograde.grading.prepare import Job, Reference, Submission, make_autograder, prepare_submission
@@ -145,12 +147,14 @@ class _Grading:
 # --- reading executed notebooks
 
 def solution_problems(executed: NotebookNode) -> list[str]:
-    """Cells of the executed solution that raised: it must run clean."""
+    """Cells of the executed solution that raised: it must run clean. Each says its cell, line and message."""
+    answers = {i: task.answer_id for task in tasks(executed) for i in task.test_indices}
     problems = []
     for index, cell in enumerate(executed.cells):
         error = first_error(cell)
         if error is not None:
-            problems.append(f"the solution raises in {grade_id(cell, index)}: {error}")
+            task = f" of task {answers[index]}" if index in answers else ""
+            problems.append(f"the solution fails {label(executed, index)}{task}: {describe(executed, index, error)}")
     return problems
 
 
@@ -168,9 +172,10 @@ def student_problems(executed: NotebookNode, source: NotebookNode) -> list[str]:
             continue
         if is_test(cell) and not _caused_by_a_stub(error, allowed):
             if error.ename == NOT_RUN:
-                problems.append(f"the student version stopped before {grade_id(cell, index)}: {error.message}")
+                problems.append(f"the student version stopped before {label(executed, index)}: {error.message}")
             else:
-                problems.append(f"test cell {grade_id(cell, index)} crashes on its own in the student version: {error}")
+                problems.append(f"test cell {label(executed, index)} crashes on its own in the student version: "
+                                f"{describe(executed, index, error)}")
         allowed.update(bound_names(cell.source))  # a cell that failed never defined these names
     return problems
 
@@ -263,10 +268,14 @@ def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str,
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         plans[(assignment, path.stem)] = _Plan(NotebookCheck(assignment, path.stem, metadata_problems(nb)), nb)
-    why = _generate(api, scratch, assignment)
-    if why:
-        for item in plans.values():
-            item.check.problems.append(f"nbgrader could not generate the student version: {why}")
+    reasons = _generate(api, scratch, assignment, source_dir)
+    if reasons:
+        explained = {key: bool(nbgrader_problems(item.source)) for key, item in plans.items()}
+        for key, item in plans.items():  # the lint names the cells nbgrader refuses; else nbgrader's own reason
+            if not explained[key]:
+                why = "another notebook of the assignment has the problems listed" if any(explained.values()) \
+                    else reasons[0]
+                item.check.problems.append(f"nbgrader could not generate the student version: {why}")
         return plans
     _submit_made_up_students(grading, assignment, source_dir, [p.name for p in notebooks])
     with in_course(scratch):
@@ -279,19 +288,13 @@ def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str,
     return plans
 
 
-def _generate(api: NbGraderAPI, scratch: Path, assignment: str) -> str:
-    """Run nbgrader's generate step for one assignment (as ``course generate``); '' or why it failed.
+def _generate(api: NbGraderAPI, scratch: Path, assignment: str, source_dir: Path) -> list[str]:
+    """Run nbgrader's generate step for one assignment (as ``course generate``); [] or why it failed.
 
     One NbGraderAPI for every assignment: its first call sets up the gradebook (seconds), the rest reuse it.
     """
     with in_course(scratch):
-        result = api.generate_assignment(assignment, force=True, create=True)
-    if result["success"]:
-        return ""
-    text = f"{result.get('error', '')}\n{result.get('log', '')}"
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("Traceback")]
-    errors = [line for line in lines if "rror" in line]
-    return (errors or lines or ["unknown error"])[-1]
+        return generate_one(api, assignment, source_dir)
 
 
 def _submit_made_up_students(grading: _Grading, assignment: str, source_dir: Path, names: list[str]) -> None:
@@ -351,11 +354,14 @@ def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) 
     item.check.problems.extend(problems)
     item.check.seconds = result.duration - injected
     result = replace(result, notebook_json=clean)
-    if not grading.finished(result) or solution_problems(nbformat.reads(clean, as_version=4)):
+    ran = [m for m in item.check.mutants if m.status != "not tested"]
+    if ran and (not grading.finished(result) or solution_problems(nbformat.reads(clean, as_version=4))):
         # A mutant may have disturbed the kernel: confirm with a plain run of the solution.
-        result = grading.run_one(_plain_job(item))
-        item.check.seconds = result.duration
-        item.check.warnings.append("the solution failed in the run with mutants; scored a plain run instead")
+        plain = grading.run_one(_plain_job(item))
+        if grading.finished(plain) and not solution_problems(nbformat.reads(plain.notebook_json, as_version=4)):
+            item.check.warnings.append(f"the solution failed in the run with its mutants but passes alone; scored "
+                                       f"the plain run. Mutants that ran: {', '.join(m.mutant.id for m in ran)}")
+        item.check.seconds, result = plain.duration, plain
     return result
 
 
@@ -399,8 +405,16 @@ def _judge_solution(check: NotebookCheck, result: ExecutionResult, scores: dict[
         check.problems.append(f"the solution earns {check.solution_score:g}/{check.max_score:g} autograded points "
                               f"({', '.join(lost)})")
     if check.seconds is not None and check.seconds > time_limit:
-        check.problems.append(f"the solution takes {check.seconds:.0f} s under grading, over the "
-                              f"{time_limit:g} s limit")
+        check.problems.append(f"the solution takes {check.seconds:.0f} s under grading, over the course's budget of "
+                              f"{time_limit:g} s per notebook (--time-limit){_slowest(result)}")
+
+
+def _slowest(result: ExecutionResult, shown: int = 2) -> str:
+    """"; slowest: In [5] 14 s, ..." for the cells that took most of an executed notebook's time."""
+    nb = nbformat.reads(result.notebook_json, as_version=4)
+    timed = sorted(((cell_seconds(c), i) for i, c in enumerate(nb.cells) if c.cell_type == "code"), reverse=True)
+    cells = ", ".join(f"{label(nb, i)} {s:.0f} s" for s, i in timed[:shown] if s >= 1)
+    return f"; slowest: {cells} (experiments should train epochs(n) epochs)" if cells else ""
 
 
 def _judge_student(check: NotebookCheck, result: ExecutionResult, scores: dict[str, tuple[float, float]],

@@ -129,6 +129,8 @@ def instrument(nb: NotebookNode, plan: dict[str, tuple[Task, list[Mutant]]], tim
         if index not in after_last_test:
             continue
         task, found = after_last_test[index]
+        if not found:  # no mutant ran, so nothing to restore
+            continue
         names = bound_names(nb.cells[task.answer_index].source)
         begin = f"__course_check__.begin({task.answer_id!r}, {names!r})"
         for mutant in found:
@@ -176,7 +178,7 @@ class CellTimeouts:
         return max(limit, self.factor * original) if self.default is None else min(self.default, max(limit, self.factor * original))
 
 
-def _seconds(cell: NotebookNode) -> float:
+def cell_seconds(cell: NotebookNode) -> float:
     """Wall time of one executed cell from nbclient's timing metadata (0 when missing)."""
     timing = cell.get("metadata", {}).get("execution", {})
     try:
@@ -201,15 +203,15 @@ def read_results(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]],
     problems = _bookkeeping_problems(injected)
     results = []
     for answer_id, (task, found) in plan.items():
-        problems.extend(_restore_problems(answer_id, task, groups.get((answer_id, ""), [])))
         if any(has_error(original[i]) for i in task.test_indices if i < len(original)):
-            # the solution already fails this task: its mutants prove nothing
+            # the solution already fails this task: its mutants prove nothing (and its restore fails as well)
             results.extend(MutantResult(answer_id, m, "not tested", "the solution fails these tests") for m in found)
             continue
+        problems.extend(_restore_problems(answer_id, task, found, groups.get((answer_id, ""), [])))
         results.extend(_verdict(task, m, groups.get((answer_id, m.id), []), equivalent.get(answer_id, {})) for m in found)
     clean = copy.deepcopy(nb)
     clean.cells = original
-    return nbformat.writes(clean), results, problems, sum(_seconds(c) for c in injected)
+    return nbformat.writes(clean), results, problems, sum(cell_seconds(c) for c in injected)
 
 
 def _bookkeeping_problems(injected: list[NotebookNode]) -> list[str]:
@@ -219,13 +221,18 @@ def _bookkeeping_problems(injected: list[NotebookNode]) -> list[str]:
             if c.metadata[KEY]["role"] in ("helper", "save", "begin") and has_error(c) and not is_not_run(c)]
 
 
-def _restore_problems(answer_id: str, task: Task, restore: list[NotebookNode]) -> list[str]:
-    """The original answer and tests must pass again after the mutants, else they depend on the mutants' state."""
+def _restore_problems(answer_id: str, task: Task, found: list[Mutant], restore: list[NotebookNode]) -> list[str]:
+    """The original answer and tests must pass again after the mutants, else they depend on the mutants' state.
+
+    Called only when the solution passed its tests before the mutants ran, so a failure here is theirs.
+    """
     failed = [first_error(c) for c in restore if has_error(c)]
-    if not failed or not task.test_indices:
+    if not failed or not task.test_indices or not found:
         return []
-    return [f"{answer_id}: the original answer and tests failed when run again after its mutants "
-            f"({failed[0]}); they depend on state the mutants changed"]
+    ran = ", ".join(f"{m.id} ({m.description})" for m in found)
+    return [f"{answer_id}: the solution passed its tests, then failed them ({failed[0]}) when run again after its "
+            f"mutants, which ran in this order: {ran}; one of them changed state the tests read (a global it "
+            "modified in place?)"]
 
 
 def _verdict(task: Task, mutant: Mutant, cells: list[NotebookNode], equivalent: dict[str, str]) -> MutantResult:
