@@ -45,7 +45,9 @@ def nbgrader_reason(log: str) -> str:
 
 
 def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
-    """Run ``nbgrader generate_assignment`` (force, create) for each assignment; returns those generated."""
+    """Run ``nbgrader generate_assignment`` (force, create) for each assignment; returns those generated.
+
+    Goes on past an assignment nbgrader refuses, then exits naming every refusal, one line per cell."""
     root = Path(root).resolve()
     config = load_config(root)
     coursedir = course_directory(root, config=config)
@@ -60,15 +62,16 @@ def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
     from nbgrader.apps import NbGraderAPI
 
     api = NbGraderAPI(coursedir=coursedir, config=config)
+    failed = []
     with in_course(root):
         for assignment in wanted:
             reasons = generate_one(api, assignment, source / assignment)
-            if reasons:
-                raise SystemExit(f"course generate: nbgrader could not generate {assignment}:\n"
-                                 + "\n".join(f"  {assignment}/{reason}" for reason in reasons))
-            for path in sorted((source / assignment).glob("*.ipynb")):  # what nbgrader accepts but gets wrong
-                for problem in nbgrader_problems(nbformat.read(path, as_version=4)):
+            failed.extend(f"  {assignment}/{reason}" for reason in reasons)
+            for path in sorted((source / assignment).glob("*.ipynb")) if not reasons else []:
+                for problem in nbgrader_problems(nbformat.read(path, as_version=4)):  # accepted, but generated wrong
                     print(f"course generate: warning: {assignment}/{path.name}: {problem}", file=sys.stderr)
+    if failed:
+        raise SystemExit("course generate: nbgrader refused to generate:\n" + "\n".join(failed))
     return wanted
 
 

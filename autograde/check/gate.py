@@ -202,6 +202,7 @@ class _Plan:
     equivalent: dict = field(default_factory=dict)  # answer id -> {mutant id: why it is equivalent}
     solution_result: ExecutionResult | None = None
     student_result: ExecutionResult | None = None
+    scored: bool = True  # False when nbgrader's scoring refused one of the runs
 
 
 def check_assignments(root: Path, assignments: list[str] | None = None, settings: CheckSettings | None = None,
@@ -344,7 +345,12 @@ def _run_jobs(plans: dict[tuple[str, str], _Plan], grading: _Grading, progress: 
                 result = item.solution_result = _read_solution_run(item, result, grading)
             else:
                 item.student_result = result
-            grading.score(job, result)
+            try:
+                grading.score(job, result)
+            except ValueError as error:  # nbgrader's determine_grade: a number a test cell shows is partial credit
+                item.scored = False
+                item.check.problems.append(f"nbgrader could not score the {job.student}: {error} (a test cell "
+                                           "whose last line shows a number gets that number as its points)")
             bar.update()
 
 
@@ -377,7 +383,7 @@ def _plain_job(item: _Plan) -> Job:
 def _judge(item: _Plan, grading: _Grading, time_limit: float) -> None:
     """Turn the scores and executed notebooks of one notebook into problems."""
     check = item.check
-    if item.solution_job is None:
+    if item.solution_job is None or not item.scored:
         return
     solution = grading.scores(check.assignment, SOLUTION, check.notebook)
     test_ids = {grade_id(c) for c in item.source.cells if is_test(c)}
@@ -399,9 +405,11 @@ def _judge_solution(check: NotebookCheck, result: ExecutionResult, scores: dict[
     check.solution_score = sum(scores[c][0] for c in tests)
     if not _Grading.finished(result):
         check.problems.append(f"the solution did not finish: {result.status}: {result.reason}")
-    check.problems.extend(solution_problems(nbformat.reads(result.notebook_json, as_version=4)))
-    if check.solution_score < check.max_score:
-        lost = [f"{c} {scores[c][0]:g}/{most:g}" for c, most in tests.items() if scores[c][0] < most]
+    failures = solution_problems(nbformat.reads(result.notebook_json, as_version=4))
+    check.problems.extend(failures)
+    lost = [f"{c} {scores[c][0]:g}/{most:g}" for c, most in tests.items()
+            if scores[c][0] < most and not any(f"fails {c} (" in failure for failure in failures)]
+    if lost:  # tests that lose points without a failure said above (output on stderr, say)
         check.problems.append(f"the solution earns {check.solution_score:g}/{check.max_score:g} autograded points "
                               f"({', '.join(lost)})")
     if check.seconds is not None and check.seconds > time_limit:

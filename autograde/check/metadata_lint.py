@@ -203,7 +203,27 @@ def _test_problems(cell: NotebookNode, where: str) -> list[str]:
     if not asserts_something(cell.source):
         problems.append(f"test cell {where} asserts nothing (no assert, raise or assert_* call): "
                         "it passes whatever the answer is")
+    elif shows_a_value(cell.source):
+        problems.append(f"test cell {where} ends in an expression whose value Jupyter shows, and nbgrader takes "
+                        "a number shown there as the cell's points (partial credit); end it with an assert, or "
+                        "put `;` after the expression")
     return problems
+
+
+def shows_a_value(source: str) -> bool:
+    """Whether the cell's last statement is an expression Jupyter shows (not print, display or an assert_* call,
+    not ending in ``;``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.Expr) or source.rstrip().endswith(";"):
+        return False
+    called = last.value.func if isinstance(last.value, ast.Call) else None
+    name = getattr(called, "id", getattr(called, "attr", ""))
+    quiet = name in ("print", "display") or "assert" in name.lower()  # they show nothing (assert_* returns None)
+    return not quiet and not (isinstance(last.value, ast.Constant) and last.value.value is None)
 
 
 def _order_problems(nb: NotebookNode) -> list[str]:

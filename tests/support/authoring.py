@@ -28,7 +28,7 @@ def cell(nb: NotebookNode, grade_id: str) -> NotebookNode:
 
 
 def _no_assert(nb: NotebookNode) -> None:
-    cell(nb, "test_stop_epoch").source = "stop_epoch([3.0, 2.0, 2.5], patience=1)\n"
+    cell(nb, "test_stop_epoch").source = "print(stop_epoch([3.0, 2.0, 2.5, 2.6, 2.7, 1.0], patience=3))  # looks right\n"
 
 
 def _points_line(nb: NotebookNode) -> None:
@@ -70,6 +70,23 @@ MISTAKES: dict[str, Callable[[NotebookNode], None]] = {
     "points-not-graded": _points_not_graded, "literal-epochs": _literal_epochs,
     "failing-solution": _failing_solution, "test-not-graded": _test_not_graded,
 }
+
+
+# mistake -> the one line the lint gives for it (the part that must be there)
+LINT_LINES = {
+    "no-assert": "test cell test_stop_epoch (In [3]) asserts nothing",
+    "points-line": "the first markdown cell states 5 points but the graded cells add up to 4 "
+                   "(test_stop_epoch (In [3]) 2, q_early_stopping (markdown cell 4) 2)",
+    "no-grade-id": "In [3] has nbgrader metadata but no grade_id",
+    "no-markers": "solution cell stop_epoch (In [2]) has no ### BEGIN SOLUTION / ### END SOLUTION markers",
+    "points-not-graded": "stop_epoch (In [2]) has points: 3 but is not graded (grade: false)",
+    "literal-epochs": "In [4] line 8 calls fit(..., epochs=40), a literal count that grading runs in full; "
+                      "write epochs=epochs(40)",
+    "test-not-graded": "test_stop_epoch (In [3]) has ### BEGIN HIDDEN TESTS but is not graded",
+}
+# mistake -> the one line `course check` prints for it
+CHECK_LINES = {**LINT_LINES, "failing-solution": "the solution fails test_stop_epoch (In [3]) of task stop_epoch: "
+               "line 3: `assert stop_epoch([3.0, 2.0, 2.5, 2.6, 2.7, 1.0], patience=3) == 5` -> AssertionError (no message)"}
 
 
 def planted(mistake: str, name: str = "") -> NotebookNode:

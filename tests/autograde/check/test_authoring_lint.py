@@ -12,31 +12,17 @@ from autograde.check.explain import describe, label, position
 from autograde.check.metadata_lint import marker_problems, metadata_problems
 from autograde.generate import nbgrader_reason
 from autograde.scaffold import scaffold_notebook
-from tests.support.authoring import planted
+from tests.support.authoring import LINT_LINES, planted
 from tests.support.paths import REPO
-
-# mistake -> the one line course check prints for it (the part that must be there)
-EXPECTED = {
-    "no-assert": "test cell test_stop_epoch (In [3]) asserts nothing",
-    "points-line": "the first markdown cell states 5 points but the graded cells add up to 4 "
-                   "(test_stop_epoch (In [3]) 2, q_early_stopping (markdown cell 4) 2)",
-    "no-grade-id": "In [3] has nbgrader metadata but no grade_id",
-    "no-markers": "solution cell stop_epoch (In [2]) has no ### BEGIN SOLUTION / ### END SOLUTION markers",
-    "points-not-graded": "stop_epoch (In [2]) has points: 3 but is not graded (grade: false)",
-    "literal-epochs": "In [4] line 8 calls fit(..., epochs=40), a literal count that grading runs in full; "
-                      "write epochs=epochs(40)",
-    "test-not-graded": "test_stop_epoch (In [3]) has ### BEGIN HIDDEN TESTS but is not graded",
-}
-
 
 def test_the_scaffold_is_clean():
     assert metadata_problems(scaffold_notebook("x")) == []
 
 
-@pytest.mark.parametrize("mistake", sorted(EXPECTED))
+@pytest.mark.parametrize("mistake", sorted(LINT_LINES))
 def test_each_planted_mistake_gives_one_line(mistake):
     (problem,) = metadata_problems(planted(mistake))
-    assert EXPECTED[mistake] in problem
+    assert LINT_LINES[mistake] in problem
     assert "\n" not in problem and "BEGIN HIDDEN TESTS\nassert" not in problem  # no pasted cell source
 
 
@@ -125,3 +111,15 @@ def test_nbgrader_reason_is_one_line_without_the_cell_source():
                                     "all solution regions are within 'Autograder tests' cells.")
     assert nbgrader_reason("jsonschema.exceptions.ValidationError: nbgrader cell does not have a grade_id: x = 1\n"
                            "assert x") == "ValidationError: nbgrader cell does not have a grade_id"
+
+
+@pytest.mark.parametrize("source, shows", [
+    ("assert f() == 1\nf()", True),  # nbgrader would read the number as partial credit
+    ("assert f() == 1\nf();", False),
+    ("assert f() == 1\nprint(f())", False),
+    ("assert f() == 1\npd.testing.assert_frame_equal(a, b)", False),
+    ("assert f() == 1", False),
+])
+def test_a_test_cell_that_shows_a_value(source, shows):
+    nb = _nb("def f(): return 1", source, test=1)
+    assert any("nbgrader takes a number shown there as the cell's points" in p for p in metadata_problems(nb)) == shows
