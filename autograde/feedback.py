@@ -22,6 +22,7 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import List
 
 from autograde.course_dir import course_directory, in_course, load_config
+from autograde.progress_output import OneLineProgressBars
 
 HIDDEN_NOTE = "# (hidden tests ran here; their code and output are not shown)"
 FAILED_NOTE = "a test in this cell failed"
@@ -51,7 +52,7 @@ class HideHiddenTests(ClearHiddenTests):
 
 def feedback_preprocessors() -> list[type]:
     """nbgrader's feedback steps with :class:`HideHiddenTests`; for ``c.GenerateFeedback.preprocessors``."""
-    return [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    return [GetGrades, HideHiddenTests, OneLineProgressBars, CSSHTMLHeaderPreprocessor]
 
 
 def feedback(root: Path, assignment: str, student: str | None = None) -> list[Path]:

@@ -7,6 +7,7 @@ on screen, so they are "markdown cell k" (the k-th markdown cell). Never a 0-bas
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from nbformat import NotebookNode
 
@@ -61,3 +62,20 @@ def describe(nb: NotebookNode, index: int, error: CellError) -> str:
         inside = f" in {function}" if function else ""
         text += f" (raised{inside} at {label(nb, where)} line {line}: {_quoted(nb.cells[where].source, line)})"
     return text
+
+
+def cell_seconds(cell: NotebookNode) -> float:
+    """Wall time of one executed cell from nbclient's timing metadata (0 when missing)."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError, AttributeError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
+def slowest(nb: NotebookNode, shown: int = 2) -> str:
+    """"In [5] 14 s, setup (In [1]) 3 s": the code cells of an executed notebook that took longest (1 s or more)."""
+    timed = sorted(((cell_seconds(c), i) for i, c in enumerate(nb.cells) if c.cell_type == "code"), reverse=True)
+    return ", ".join(f"{label(nb, i)} {seconds:.0f} s" for seconds, i in timed[:shown] if seconds >= 1)

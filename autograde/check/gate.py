@@ -33,10 +33,10 @@ from tqdm import tqdm
 from traitlets.config import Config
 
 from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer, is_test
-from autograde.check.explain import describe, label
+from autograde.check.explain import describe, label, slowest
 from autograde.check.metadata_lint import metadata_problems, nbgrader_problems, tasks
 from autograde.check.mutate import bound_names, equivalent_ids, mutants, select
-from autograde.check.mutation_run import KEY, CellTimeouts, MutantResult, cell_seconds, instrument, read_results
+from autograde.check.mutation_run import KEY, CellTimeouts, MutantResult, instrument, read_results
 from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
 from autograde.generate import generate_one
@@ -417,11 +417,9 @@ def _judge_solution(check: NotebookCheck, result: ExecutionResult, scores: dict[
                               f"{time_limit:g} s per notebook (--time-limit){_slowest(result)}")
 
 
-def _slowest(result: ExecutionResult, shown: int = 2) -> str:
+def _slowest(result: ExecutionResult) -> str:
     """"; slowest: In [5] 14 s, ..." for the cells that took most of an executed notebook's time."""
-    nb = nbformat.reads(result.notebook_json, as_version=4)
-    timed = sorted(((cell_seconds(c), i) for i, c in enumerate(nb.cells) if c.cell_type == "code"), reverse=True)
-    cells = ", ".join(f"{label(nb, i)} {s:.0f} s" for s, i in timed[:shown] if s >= 1)
+    cells = slowest(nbformat.reads(result.notebook_json, as_version=4))
     return f"; slowest: {cells} (experiments should train epochs(n) epochs)" if cells else ""
 
 

@@ -19,13 +19,13 @@ import copy
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
 import nbformat
 from nbformat import NotebookNode
 from nbgrader.utils import determine_grade, is_grade
 
 from autograde.cells import TIMED_OUT, first_error, grade_id, has_error, is_not_run, nbgrader_metadata
+from autograde.check.explain import cell_seconds
 from autograde.check.metadata_lint import Task
 from autograde.check.mutate import Mutant, bound_names
 
@@ -176,17 +176,6 @@ class CellTimeouts:
         if limit is None:
             return None
         return max(limit, self.factor * original) if self.default is None else min(self.default, max(limit, self.factor * original))
-
-
-def cell_seconds(cell: NotebookNode) -> float:
-    """Wall time of one executed cell from nbclient's timing metadata (0 when missing)."""
-    timing = cell.get("metadata", {}).get("execution", {})
-    try:
-        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-    except (KeyError, ValueError, AttributeError):
-        return 0.0
-    return max(0.0, (end - start).total_seconds())
 
 
 def read_results(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]],

@@ -8,7 +8,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from autograde.cells import CellError
 from autograde.check.epoch_lint import epoch_problems
-from autograde.check.explain import describe, label, position
+from autograde.check.explain import describe, label, position, slowest
 from autograde.check.metadata_lint import marker_problems, metadata_problems
 from autograde.generate import nbgrader_reason
 from autograde.scaffold import scaffold_notebook
@@ -123,3 +123,10 @@ def test_nbgrader_reason_is_one_line_without_the_cell_source():
 def test_a_test_cell_that_shows_a_value(source, shows):
     nb = _nb("def f(): return 1", source, test=1)
     assert any("nbgrader takes a number shown there as the cell's points" in p for p in metadata_problems(nb)) == shows
+
+
+def test_the_slowest_cells_are_named():
+    nb = _nb("import torch", "h = fit(net, a, b, opt, epochs=40)", "x = 1")
+    for cell, (start, end) in zip(nb.cells, [("00:00:00", "00:00:03.2"), ("00:00:04", "00:00:21"), ("00:00:21", "00:00:21.1")]):
+        cell.metadata["execution"] = {"iopub.execute_input": f"2026-01-01T{start}Z", "shell.execute_reply": f"2026-01-01T{end}Z"}
+    assert slowest(nb) == "In [2] 17 s, In [1] 3 s"
