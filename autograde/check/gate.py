@@ -35,8 +35,9 @@ from traitlets.config import Config
 from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer, is_test
 from autograde.check.explain import describe, label, slowest
 from autograde.check.metadata_lint import metadata_problems, nbgrader_problems, tasks
-from autograde.check.mutate import bound_names, equivalent_ids, mutants, select
-from autograde.check.mutation_run import KEY, CellTimeouts, MutantResult, instrument, read_results
+from autograde.check.mutate import Mutant, bound_names, equivalent_ids, mutants, select
+from autograde.check.mutation_run import (KEY, CellTimeouts, MutantResult, failed_restores, instrument, read_results,
+                                           restore_problem, state_changer)
 from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
 from autograde.generate import generate_one
@@ -203,6 +204,7 @@ class _Plan:
     solution_result: ExecutionResult | None = None
     student_result: ExecutionResult | None = None
     scored: bool = True  # False when nbgrader's scoring refused one of the runs
+    mutant_timeout: float | None = None
 
 
 def check_assignments(root: Path, assignments: list[str] | None = None, settings: CheckSettings | None = None,
@@ -313,6 +315,7 @@ def _accept_job(item: _Plan, job: Job, settings: CheckSettings) -> None:
     """Keep a prepared job; the solution's gets the mutation cells of its plan."""
     if job.student == SOLUTION:
         item.plan, item.equivalent, item.solution_job = _plan_mutants(item.check, job, settings)
+        item.mutant_timeout = settings.mutant_timeout
     else:
         item.student_job = job
 
@@ -357,6 +360,9 @@ def _run_jobs(plans: dict[tuple[str, str], _Plan], grading: _Grading, progress: 
 def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) -> ExecutionResult:
     """Take the mutants' verdicts out of the solution's run; the solution's own result is what remains."""
     clean, item.check.mutants, problems, injected = read_results(result.notebook_json, item.plan, item.equivalent)
+    for answer_id, error in failed_restores(result.notebook_json, item.plan).items():
+        found = item.plan[answer_id][1]
+        problems.append(restore_problem(answer_id, error, found, _state_changer(item, grading, answer_id)))
     item.check.problems.extend(problems)
     item.check.seconds = result.duration - injected
     result = replace(result, notebook_json=clean)
@@ -369,6 +375,15 @@ def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) 
                                        f"the plain run. Mutants that ran: {', '.join(m.mutant.id for m in ran)}")
         item.check.seconds, result = plain.duration, plain
     return result
+
+
+def _state_changer(item: _Plan, grading: _Grading, answer_id: str) -> Mutant | None:
+    """Run the task's mutants again, each followed by the original answer and tests: the first after which
+    they fail is the mutant that changed state (one more run of the notebook, only when this happened)."""
+    nb = nbformat.reads(_plain_job(item).notebook_json, as_version=4)
+    diagnosis = instrument(nb, {answer_id: item.plan[answer_id]}, item.mutant_timeout, restore_each=True)
+    result = grading.run_one(replace(item.solution_job, notebook_json=nbformat.writes(diagnosis)))
+    return state_changer(result.notebook_json, answer_id, item.plan[answer_id][1])
 
 
 def _plain_job(item: _Plan) -> Job:

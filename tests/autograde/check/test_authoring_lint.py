@@ -130,3 +130,29 @@ def test_the_slowest_cells_are_named():
     for cell, (start, end) in zip(nb.cells, [("00:00:00", "00:00:03.2"), ("00:00:04", "00:00:21"), ("00:00:21", "00:00:21.1")]):
         cell.metadata["execution"] = {"iopub.execute_input": f"2026-01-01T{start}Z", "shell.execute_reply": f"2026-01-01T{end}Z"}
     assert slowest(nb) == "In [2] 17 s, In [1] 3 s"
+
+
+def test_the_mutant_that_changes_state_is_named():
+    from autograde.check.metadata_lint import tasks
+    from autograde.check.mutate import mutants
+    from autograde.check.mutation_run import KEY, failed_restores, instrument, restore_problem, state_changer
+
+    answer = new_code_cell("def grow(x):\n    ### BEGIN SOLUTION\n    DATA.append(x)\n    return len(DATA) + 0\n    ### END SOLUTION")
+    answer.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "grow"}
+    nb = _nb("DATA = [1, 2]", "assert grow(3) == 3", test=1)
+    nb.cells.insert(1, answer)
+    (task,) = tasks(nb)
+    found = mutants(answer.source)[:3]
+    plan = {"grow": (task, found)}
+    assert failed_restores(nbformat.writes(instrument(nb, {"grow": (task, [])}, 5)), plan) == {}  # no mutant ran
+    executed = instrument(nb, plan, 5, restore_each=True)
+    for cell in executed.cells:  # as if the second mutant appended to DATA: every restore after it fails
+        meta = cell.metadata.get(KEY, {})
+        if meta.get("role") == "restore" and meta.get("mutant") in (f"after {found[1].id}", f"after {found[2].id}", ""):
+            cell.outputs = [new_output("error", ename="AssertionError", evalue="", traceback=[])]
+    failed = failed_restores(nbformat.writes(executed), plan)
+    assert list(failed) == ["grow"]
+    changer = state_changer(nbformat.writes(executed), "grow", found)
+    assert changer == found[1]
+    assert f"mutant {found[1].id} ({found[1].description}) changed state they read" in \
+        restore_problem("grow", failed["grow"], found, changer)
