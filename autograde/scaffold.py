@@ -32,7 +32,7 @@ This notebook is worth **4 points**: 2 points for code that is graded automatica
 """
 
 SETUP = """\
-# Setup: a locked cell (read-only for students). Import what every later cell needs.
+# Setup: a locked cell (read-only for students). Replace the imports and data with what every later cell needs.
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset

@@ -182,7 +182,7 @@ def test_cli_fails_on_a_test_that_asserts_nothing(tmp_path, capsys):
     status = cli.main(["--course", str(CHECK_COURSE), "check", "no-assert", "--html", str(html), "--mutant-timeout", "3"])
     out = capsys.readouterr().out
     assert status == 1
-    assert "FAIL no-assert/no-assert: test cell 'test_double' asserts nothing" in out
+    assert "FAIL no-assert/no-assert: test cell test_double (In [3]) asserts nothing" in out
     survivors = re.findall(r"double: mutant (m[0-9a-f]{7}) survived", out)
     assert len(survivors) >= 3  # `*` -> `/`, constants, dropped factors: nothing notices
     assert re.search(r"no-assert\s+FAIL\s+2/2\s+0\s+0/\d+\s+0%", out), out
