@@ -44,6 +44,6 @@ def test_the_guide_runs(tmp_path, monkeypatch):
         elif info == "python run":
             exec(compile(code, str(GUIDE), "exec"), namespace)
     grades = namespace["grades"].set_index("student")  # the guide's last snippet: the class's grades
-    assert len(grades) == 3 and (course / "reports/10-early-stopping/grades.csv").exists()
+    assert len(grades) == 2 and (course / "reports/10-early-stopping/grades.csv").exists()
     assert grades.loc["student-01-reference", "test_stop_epoch"] == 2
     assert grades.loc["student-02-untouched", "test_stop_epoch"] == 0
