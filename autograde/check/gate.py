@@ -3,8 +3,9 @@
 For each source notebook, in a scratch copy of the course, along ``course grade``'s own path (nbgrader
 generate, prepare, :func:`autograde.grading.execute.execute_notebook` in the pool, nbgrader's scoring):
 
-- metadata: points, unique grade_ids, a locked test cell after every answer, tests that assert
-  something, the total stated in the first markdown cell (:mod:`autograde.check.metadata_lint`);
+- metadata: points, unique grade_ids, solution and hidden-test markers where nbgrader needs them, a locked
+  test cell after every answer, tests that assert something, the total stated in the first markdown cell
+  (:mod:`autograde.check.metadata_lint`), experiments that train ``epochs(n)`` (:mod:`.epoch_lint`);
 - the solution runs without an error and earns every autograded point;
 - the student version (nbgrader's generate step) earns 0 points and its test cells fail only because
   of the ``NotImplementedError`` stubs;
@@ -13,7 +14,9 @@ generate, prepare, :func:`autograde.grading.execute.execute_notebook` in the poo
   mutants run in the same kernel as the solution (:mod:`autograde.check.mutation_run`);
 - the grading time of the solution notebook against ``--time-limit``.
 
-Prints a table, writes an HTML report, exits 1 if anything fails.
+Prints a table, writes an HTML report, exits 1 if anything fails. Every problem is one line naming its cell
+as Jupyter shows it (``In [3]``, ``markdown cell 4``: :mod:`autograde.check.explain`), a failing cell with
+its line, message and the traceback's last frame in the notebook.
 """
 from __future__ import annotations
 
