@@ -13,6 +13,7 @@ from pathlib import Path
 # Subcommand name -> (module that implements it: ``add_arguments(parser)``, ``run(args) -> int``; one-line help).
 # The help lives here so that listing the subcommands imports none of them.
 COMMANDS = {
+    "new": ("autograde.scaffold", "start a new assignment from a scaffold notebook with one cell of each kind"),
     "collect": ("autograde.lms.collect", "an LMS's \"download all submissions\" into submitted/, with roster and groups"),
     "generate": ("autograde.generate", "make the student versions of assignments with nbgrader's generate step"),
     "check": ("autograde.check.gate", "test the tests of every assignment before release"),

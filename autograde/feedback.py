@@ -32,6 +32,7 @@ from traitlets.config import Config, Configurable
 
 from autograde.course_dir import course_directory, in_course, load_config
 from autograde.grading.score import is_pending
+from autograde.progress_output import OneLineProgressBars
 
 HIDDEN_NOTE = "# (hidden tests ran here; their code and output are not shown)"
 FAILED_NOTE = "a test in this cell failed"
@@ -156,8 +157,9 @@ def local_mathjax_url() -> str:
 
 
 def feedback_preprocessors() -> list[type]:
-    """nbgrader's feedback steps with pending grades and :class:`HideHiddenTests`; for ``c.GenerateFeedback.preprocessors``."""
-    return [GetGradesAndPending, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    """nbgrader's feedback steps with pending grades, :class:`HideHiddenTests` and one-line progress bars; for
+    ``c.GenerateFeedback.preprocessors``."""
+    return [GetGradesAndPending, HideHiddenTests, OneLineProgressBars, CSSHTMLHeaderPreprocessor]
 
 
 def feedback(root: Path, assignment: str, student: str | None = None) -> list[Path]:

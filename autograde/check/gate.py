@@ -3,8 +3,9 @@
 For each source notebook, in a scratch copy of the course, along ``course grade``'s own path (nbgrader
 generate, prepare, :func:`autograde.grading.execute.execute_notebook` in the pool, nbgrader's scoring):
 
-- metadata: points, unique grade_ids, a locked test cell after every answer, tests that assert
-  something, the total stated in the first markdown cell (:mod:`autograde.check.metadata_lint`);
+- metadata: points, unique grade_ids, solution and hidden-test markers where nbgrader needs them, a locked
+  test cell after every answer, tests that assert something, the total stated in the first markdown cell
+  (:mod:`autograde.check.metadata_lint`), experiments that train ``epochs(n)`` (:mod:`.epoch_lint`);
 - the solution runs without an error and earns every autograded point;
 - the student version (nbgrader's generate step) earns 0 points and its test cells fail only because
   of the ``NotImplementedError`` stubs;
@@ -13,7 +14,9 @@ generate, prepare, :func:`autograde.grading.execute.execute_notebook` in the poo
   mutants run in the same kernel as the solution (:mod:`autograde.check.mutation_run`);
 - the grading time of the solution notebook against ``--time-limit``.
 
-Prints a table, writes an HTML report, exits 1 if anything fails.
+Prints a table, writes an HTML report, exits 1 if anything fails. Every problem is one line naming its cell
+as Jupyter shows it (``In [3]``, ``markdown cell 4``: :mod:`autograde.check.explain`), a failing cell with
+its line, message and the traceback's last frame in the notebook.
 """
 from __future__ import annotations
 
@@ -33,11 +36,14 @@ from tqdm import tqdm
 from traitlets.config import Config
 
 from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer, is_test
-from autograde.check.metadata_lint import metadata_problems, tasks
-from autograde.check.mutate import bound_names, equivalent_ids, mutants, select
-from autograde.check.mutation_run import KEY, CellTimeouts, MutantResult, instrument, read_results
+from autograde.check.explain import describe, label, slowest
+from autograde.check.metadata_lint import metadata_problems, nbgrader_problems, tasks
+from autograde.check.mutate import Mutant, bound_names, equivalent_ids, mutants, select
+from autograde.check.mutation_run import (KEY, CellTimeouts, MutantResult, failed_restores, instrument, read_results,
+                                           restore_problem, state_changer)
 from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
+from autograde.generate import generate_one
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.pool import ExecuteSettings, run_local
 from autograde.grading.prepare import Job, Reference, Submission, make_autograder, prepare_submission
@@ -145,12 +151,14 @@ class _Grading:
 # --- reading executed notebooks
 
 def solution_problems(executed: NotebookNode) -> list[str]:
-    """Cells of the executed solution that raised: it must run clean."""
+    """Cells of the executed solution that raised: it must run clean. Each says its cell, line and message."""
+    answers = {i: task.answer_id for task in tasks(executed) for i in task.test_indices}
     problems = []
     for index, cell in enumerate(executed.cells):
         error = first_error(cell)
         if error is not None:
-            problems.append(f"the solution raises in {grade_id(cell, index)}: {error}")
+            task = f" of task {answers[index]}" if index in answers else ""
+            problems.append(f"the solution fails {label(executed, index)}{task}: {describe(executed, index, error)}")
     return problems
 
 
@@ -168,9 +176,10 @@ def student_problems(executed: NotebookNode, source: NotebookNode) -> list[str]:
             continue
         if is_test(cell) and not _caused_by_a_stub(error, allowed):
             if error.ename == NOT_RUN:
-                problems.append(f"the student version stopped before {grade_id(cell, index)}: {error.message}")
+                problems.append(f"the student version stopped before {label(executed, index)}: {error.message}")
             else:
-                problems.append(f"test cell {grade_id(cell, index)} crashes on its own in the student version: {error}")
+                problems.append(f"test cell {label(executed, index)} crashes on its own in the student version: "
+                                f"{describe(executed, index, error)}")
         allowed.update(bound_names(cell.source))  # a cell that failed never defined these names
     return problems
 
@@ -197,6 +206,8 @@ class _Plan:
     equivalent: dict = field(default_factory=dict)  # answer id -> {mutant id: why it is equivalent}
     solution_result: ExecutionResult | None = None
     student_result: ExecutionResult | None = None
+    scored: bool = True  # False when nbgrader's scoring refused one of the runs
+    mutant_timeout: float | None = None
 
 
 def check_assignments(root: Path, assignments: list[str] | None = None, settings: CheckSettings | None = None,
@@ -263,10 +274,14 @@ def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str,
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         plans[(assignment, path.stem)] = _Plan(NotebookCheck(assignment, path.stem, metadata_problems(nb)), nb)
-    why = _generate(api, scratch, assignment)
-    if why:
-        for item in plans.values():
-            item.check.problems.append(f"nbgrader could not generate the student version: {why}")
+    reasons = _generate(api, scratch, assignment, source_dir)
+    if reasons:
+        explained = {key: bool(nbgrader_problems(item.source)) for key, item in plans.items()}
+        for key, item in plans.items():  # the lint names the cells nbgrader refuses; else nbgrader's own reason
+            if not explained[key]:
+                why = "another notebook of the assignment has the problems listed" if any(explained.values()) \
+                    else reasons[0]
+                item.check.problems.append(f"nbgrader could not generate the student version: {why}")
         return plans
     _submit_made_up_students(grading, assignment, source_dir, [p.name for p in notebooks])
     with in_course(scratch):
@@ -279,19 +294,13 @@ def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str,
     return plans
 
 
-def _generate(api: NbGraderAPI, scratch: Path, assignment: str) -> str:
-    """Run nbgrader's generate step for one assignment (as ``course generate``); '' or why it failed.
+def _generate(api: NbGraderAPI, scratch: Path, assignment: str, source_dir: Path) -> list[str]:
+    """Run nbgrader's generate step for one assignment (as ``course generate``); [] or why it failed.
 
     One NbGraderAPI for every assignment: its first call sets up the gradebook (seconds), the rest reuse it.
     """
     with in_course(scratch):
-        result = api.generate_assignment(assignment, force=True, create=True)
-    if result["success"]:
-        return ""
-    text = f"{result.get('error', '')}\n{result.get('log', '')}"
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("Traceback")]
-    errors = [line for line in lines if "rror" in line]
-    return (errors or lines or ["unknown error"])[-1]
+        return generate_one(api, assignment, source_dir)
 
 
 def _submit_made_up_students(grading: _Grading, assignment: str, source_dir: Path, names: list[str]) -> None:
@@ -309,6 +318,7 @@ def _accept_job(item: _Plan, job: Job, settings: CheckSettings) -> None:
     """Keep a prepared job; the solution's gets the mutation cells of its plan."""
     if job.student == SOLUTION:
         item.plan, item.equivalent, item.solution_job = _plan_mutants(item.check, job, settings)
+        item.mutant_timeout = settings.mutant_timeout
     else:
         item.student_job = job
 
@@ -341,22 +351,42 @@ def _run_jobs(plans: dict[tuple[str, str], _Plan], grading: _Grading, progress: 
                 result = item.solution_result = _read_solution_run(item, result, grading)
             else:
                 item.student_result = result
-            grading.score(job, result)
+            try:
+                grading.score(job, result)
+            except ValueError as error:  # nbgrader's determine_grade: a number a test cell shows is partial credit
+                item.scored = False
+                item.check.problems.append(f"nbgrader could not score the {job.student}: {error} (a test cell "
+                                           "whose last line shows a number gets that number as its points)")
             bar.update()
 
 
 def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) -> ExecutionResult:
     """Take the mutants' verdicts out of the solution's run; the solution's own result is what remains."""
     clean, item.check.mutants, problems, injected = read_results(result.notebook_json, item.plan, item.equivalent)
+    for answer_id, error in failed_restores(result.notebook_json, item.plan).items():
+        found = item.plan[answer_id][1]
+        problems.append(restore_problem(answer_id, error, found, _state_changer(item, grading, answer_id)))
     item.check.problems.extend(problems)
     item.check.seconds = result.duration - injected
     result = replace(result, notebook_json=clean)
-    if not grading.finished(result) or solution_problems(nbformat.reads(clean, as_version=4)):
+    ran = [m for m in item.check.mutants if m.status != "not tested"]
+    if ran and (not grading.finished(result) or solution_problems(nbformat.reads(clean, as_version=4))):
         # A mutant may have disturbed the kernel: confirm with a plain run of the solution.
-        result = grading.run_one(_plain_job(item))
-        item.check.seconds = result.duration
-        item.check.warnings.append("the solution failed in the run with mutants; scored a plain run instead")
+        plain = grading.run_one(_plain_job(item))
+        if grading.finished(plain) and not solution_problems(nbformat.reads(plain.notebook_json, as_version=4)):
+            item.check.warnings.append(f"the solution failed in the run with its mutants but passes alone; scored "
+                                       f"the plain run. Mutants that ran: {', '.join(m.mutant.id for m in ran)}")
+        item.check.seconds, result = plain.duration, plain
     return result
+
+
+def _state_changer(item: _Plan, grading: _Grading, answer_id: str) -> Mutant | None:
+    """Run the task's mutants again, each followed by the original answer and tests: the first after which
+    they fail is the mutant that changed state (one more run of the notebook, only when this happened)."""
+    nb = nbformat.reads(_plain_job(item).notebook_json, as_version=4)
+    diagnosis = instrument(nb, {answer_id: item.plan[answer_id]}, item.mutant_timeout, restore_each=True)
+    result = grading.run_one(replace(item.solution_job, notebook_json=nbformat.writes(diagnosis)))
+    return state_changer(result.notebook_json, answer_id, item.plan[answer_id][1])
 
 
 def _plain_job(item: _Plan) -> Job:
@@ -371,7 +401,7 @@ def _plain_job(item: _Plan) -> Job:
 def _judge(item: _Plan, grading: _Grading, time_limit: float) -> None:
     """Turn the scores and executed notebooks of one notebook into problems."""
     check = item.check
-    if item.solution_job is None:
+    if item.solution_job is None or not item.scored:
         return
     solution = grading.scores(check.assignment, SOLUTION, check.notebook)
     test_ids = {grade_id(c) for c in item.source.cells if is_test(c)}
@@ -393,14 +423,22 @@ def _judge_solution(check: NotebookCheck, result: ExecutionResult, scores: dict[
     check.solution_score = sum(scores[c][0] for c in tests)
     if not _Grading.finished(result):
         check.problems.append(f"the solution did not finish: {result.status}: {result.reason}")
-    check.problems.extend(solution_problems(nbformat.reads(result.notebook_json, as_version=4)))
-    if check.solution_score < check.max_score:
-        lost = [f"{c} {scores[c][0]:g}/{most:g}" for c, most in tests.items() if scores[c][0] < most]
+    failures = solution_problems(nbformat.reads(result.notebook_json, as_version=4))
+    check.problems.extend(failures)
+    lost = [f"{c} {scores[c][0]:g}/{most:g}" for c, most in tests.items()
+            if scores[c][0] < most and not any(f"fails {c} (" in failure for failure in failures)]
+    if lost:  # tests that lose points without a failure said above (output on stderr, say)
         check.problems.append(f"the solution earns {check.solution_score:g}/{check.max_score:g} autograded points "
                               f"({', '.join(lost)})")
     if check.seconds is not None and check.seconds > time_limit:
-        check.problems.append(f"the solution takes {check.seconds:.0f} s under grading, over the "
-                              f"{time_limit:g} s limit")
+        check.problems.append(f"the solution takes {check.seconds:.0f} s under grading, over the course's budget of "
+                              f"{time_limit:g} s per notebook (--time-limit){_slowest(result)}")
+
+
+def _slowest(result: ExecutionResult) -> str:
+    """"; slowest: In [5] 14 s, ..." for the cells that took most of an executed notebook's time."""
+    cells = slowest(nbformat.reads(result.notebook_json, as_version=4))
+    return f"; slowest: {cells} (experiments should train epochs(n) epochs)" if cells else ""
 
 
 def _judge_student(check: NotebookCheck, result: ExecutionResult, scores: dict[str, tuple[float, float]],

@@ -19,13 +19,13 @@ import copy
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
 import nbformat
 from nbformat import NotebookNode
 from nbgrader.utils import determine_grade, is_grade
 
-from autograde.cells import TIMED_OUT, first_error, grade_id, has_error, is_not_run, nbgrader_metadata
+from autograde.cells import TIMED_OUT, CellError, first_error, grade_id, has_error, is_not_run, nbgrader_metadata
+from autograde.check.explain import cell_seconds
 from autograde.check.metadata_lint import Task
 from autograde.check.mutate import Mutant, bound_names
 
@@ -116,8 +116,13 @@ def _replay(cell: NotebookNode, role: str, task: str, timeout: float | None, **e
     return copied
 
 
-def instrument(nb: NotebookNode, plan: dict[str, tuple[Task, list[Mutant]]], timeout: float | None) -> NotebookNode:
-    """A copy of ``nb`` that also runs each task's mutants (``plan``: answer id -> (task, mutants))."""
+def instrument(nb: NotebookNode, plan: dict[str, tuple[Task, list[Mutant]]], timeout: float | None,
+               restore_each: bool = False) -> NotebookNode:
+    """A copy of ``nb`` that also runs each task's mutants (``plan``: answer id -> (task, mutants)).
+
+    ``restore_each``: run the original answer and tests again after every mutant, not only after the last,
+    to find the mutant that changes state the tests read (:func:`state_changer`).
+    """
     by_answer = {task.answer_index: (task, found) for task, found in plan.values() if task.test_indices}
     after_last_test = {task.test_indices[-1]: (task, found) for task, found in by_answer.values()}
     cells = [_injected(HELPER, "helper", "", HELPER_TIMEOUT)]
@@ -126,22 +131,41 @@ def instrument(nb: NotebookNode, plan: dict[str, tuple[Task, list[Mutant]]], tim
             task, _ = by_answer[index]
             cells.append(_injected(f"__course_check__.save({task.answer_id!r})", "save", task.answer_id, HELPER_TIMEOUT))
         cells.append(cell)
-        if index not in after_last_test:
+        task, found = after_last_test.get(index, (None, []))
+        if not found:  # no mutant runs here, so nothing to restore
             continue
-        task, found = after_last_test[index]
-        names = bound_names(nb.cells[task.answer_index].source)
-        begin = f"__course_check__.begin({task.answer_id!r}, {names!r})"
         for mutant in found:
-            cells.append(_injected(begin, "begin", task.answer_id, HELPER_TIMEOUT, mutant=mutant.id))
+            cells.extend(_begin(nb, task, mutant.id))
             cells.append(_injected(mutant.source, "mutant", task.answer_id, timeout, mutant=mutant.id))
             for replayed in task.replay_indices[1:]:
                 cells.append(_replay(nb.cells[replayed], "replay", task.answer_id, timeout, mutant=mutant.id))
-        cells.append(_injected(begin, "begin", task.answer_id, HELPER_TIMEOUT, mutant=""))
-        for replayed in task.replay_indices:
-            cells.append(_replay(nb.cells[replayed], "restore", task.answer_id, timeout, mutant=""))
+            if restore_each:
+                cells.extend(_restore(nb, task, timeout, f"after {mutant.id}"))
+        cells.extend(_restore(nb, task, timeout, ""))
     instrumented = copy.deepcopy(nb)
     instrumented.cells = cells
     return instrumented
+
+
+def _begin(nb: NotebookNode, task: Task, tag: str) -> list[NotebookNode]:
+    """The cell that puts the RNGs back and forgets the answer's names before a mutant (or a restore) runs."""
+    names = bound_names(nb.cells[task.answer_index].source)
+    begin = f"__course_check__.begin({task.answer_id!r}, {names!r})"
+    return [_injected(begin, "begin", task.answer_id, HELPER_TIMEOUT, mutant=tag)]
+
+
+def _restore(nb: NotebookNode, task: Task, timeout: float | None, tag: str) -> list[NotebookNode]:
+    """The original answer and tests run again (tag "" after the last mutant, "after <id>" after one mutant)."""
+    return _begin(nb, task, tag) + [_replay(nb.cells[i], "restore", task.answer_id, timeout, mutant=tag)
+                                    for i in task.replay_indices]
+
+
+def state_changer(executed_json: str, answer_id: str, found: list[Mutant]) -> Mutant | None:
+    """The first mutant after which the original answer and tests fail (a run instrumented with restore_each)."""
+    nb = nbformat.reads(executed_json, as_version=4)
+    failed = {c.metadata[KEY].get("mutant") for c in nb.cells if KEY in c.get("metadata", {})
+              and c.metadata[KEY]["role"] == "restore" and c.metadata[KEY]["task"] == answer_id and has_error(c)}
+    return next((m for m in found if f"after {m.id}" in failed), None)
 
 
 class CellTimeouts:
@@ -176,17 +200,6 @@ class CellTimeouts:
         return max(limit, self.factor * original) if self.default is None else min(self.default, max(limit, self.factor * original))
 
 
-def _seconds(cell: NotebookNode) -> float:
-    """Wall time of one executed cell from nbclient's timing metadata (0 when missing)."""
-    timing = cell.get("metadata", {}).get("execution", {})
-    try:
-        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-    except (KeyError, ValueError, AttributeError):
-        return 0.0
-    return max(0.0, (end - start).total_seconds())
-
-
 def read_results(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]],
                  equivalent: dict[str, dict[str, str]]) -> tuple[str, list[MutantResult], list[str], float]:
     """(solution notebook without injected cells, mutant results, problems, seconds spent in injected cells)."""
@@ -201,15 +214,14 @@ def read_results(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]],
     problems = _bookkeeping_problems(injected)
     results = []
     for answer_id, (task, found) in plan.items():
-        problems.extend(_restore_problems(answer_id, task, groups.get((answer_id, ""), [])))
         if any(has_error(original[i]) for i in task.test_indices if i < len(original)):
-            # the solution already fails this task: its mutants prove nothing
+            # the solution already fails this task: its mutants prove nothing (and its restore fails as well)
             results.extend(MutantResult(answer_id, m, "not tested", "the solution fails these tests") for m in found)
             continue
         results.extend(_verdict(task, m, groups.get((answer_id, m.id), []), equivalent.get(answer_id, {})) for m in found)
     clean = copy.deepcopy(nb)
     clean.cells = original
-    return nbformat.writes(clean), results, problems, sum(_seconds(c) for c in injected)
+    return nbformat.writes(clean), results, problems, sum(cell_seconds(c) for c in injected)
 
 
 def _bookkeeping_problems(injected: list[NotebookNode]) -> list[str]:
@@ -219,13 +231,29 @@ def _bookkeeping_problems(injected: list[NotebookNode]) -> list[str]:
             if c.metadata[KEY]["role"] in ("helper", "save", "begin") and has_error(c) and not is_not_run(c)]
 
 
-def _restore_problems(answer_id: str, task: Task, restore: list[NotebookNode]) -> list[str]:
-    """The original answer and tests must pass again after the mutants, else they depend on the mutants' state."""
-    failed = [first_error(c) for c in restore if has_error(c)]
-    if not failed or not task.test_indices:
-        return []
-    return [f"{answer_id}: the original answer and tests failed when run again after its mutants "
-            f"({failed[0]}); they depend on state the mutants changed"]
+def failed_restores(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]]) -> dict[str, CellError]:
+    """Tasks whose solution passed its tests, ran mutants, then failed them when run again: answer id -> error."""
+    nb = nbformat.reads(executed_json, as_version=4)
+    original = [c for c in nb.cells if KEY not in c.get("metadata", {})]
+    restored = [c for c in nb.cells if KEY in c.get("metadata", {}) and c.metadata[KEY]["role"] == "restore"
+                and c.metadata[KEY].get("mutant") == "" and has_error(c)]
+    failed = {}
+    for answer_id, (task, found) in plan.items():
+        passed = not any(has_error(original[i]) for i in task.test_indices if i < len(original))
+        errors = [first_error(c) for c in restored if c.metadata[KEY]["task"] == answer_id]
+        if found and passed and errors:
+            failed[answer_id] = errors[0]
+    return failed
+
+
+def restore_problem(answer_id: str, error: CellError, found: list[Mutant], changer: Mutant | None) -> str:
+    """What it means when the solution fails its tests after its mutants ran; ``changer``: the mutant to blame."""
+    if changer is not None:
+        culprit = f"mutant {changer.id} ({changer.description}) changed state they read"
+    else:
+        culprit = f"one of its mutants changed state they read (they ran in this order: {', '.join(m.id for m in found)})"
+    return (f"{answer_id}: the solution passed its tests, then failed them ({error}) when run again after its "
+            f"mutants: {culprit}; a global modified in place? Let the tests build what they check")
 
 
 def _verdict(task: Task, mutant: Mutant, cells: list[NotebookNode], equivalent: dict[str, str]) -> MutantResult:
