@@ -20,7 +20,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograde.course_dir import course_directory, in_course
-from autograde.grading.records import NotebookRecord, previous_records, save_records
+from autograde.grading.records import NotebookRecord, ResultsFile
 from autograde.lms.atomic import replace_folder
 from autograde.lms.roster import Person, RosterError, name_key
 from autograde.lms.state import LmsState, load_state
@@ -118,8 +118,9 @@ def copy_graded_folder(autograded: Path, assignment: str, source: str, member: s
 
 def copy_records(root: Path, assignment: str, source: str, member: str, group: str) -> None:
     """The source's results.json records, for ``member``, saying whose submission was graded."""
+    results = ResultsFile(root, assignment)
     records = [NotebookRecord(**{**record.__dict__, "student": member,
                                  "reason": f"group {group}: graded as {source}'s submission; {record.reason}".rstrip("; ")})
-               for record in previous_records(root, assignment, source)]
+               for record in results.previous(source)]
     if records:
-        save_records(root, assignment, member, records)
+        results.save(member, records)
