@@ -18,7 +18,7 @@ NOT_RUN = "NotRunError"  # ename of the error output put into code cells that ne
 TIMED_OUT = "CellTimeoutError"  # nbclient's ename for a cell stopped by the per-cell time limit
 
 __all__ = ["NOT_RUN", "TIMED_OUT", "CellError", "is_solution", "is_answer", "is_test", "grade_id", "points",
-           "first_error", "has_error", "cell_name", "errors_summary", "error_output", "mark_not_run", "is_not_run"]
+           "first_error", "has_error", "position", "cell_name", "errors_summary", "error_output", "mark_not_run", "is_not_run"]
 
 
 def nbgrader_metadata(cell: NotebookNode) -> dict:
@@ -74,16 +74,24 @@ def has_error(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and first_error(cell) is not None
 
 
+def position(cells: list[NotebookNode], index: int) -> str:
+    """Where Jupyter shows cell ``index``: "In [k]" for the k-th code cell (as after Restart and Run All),
+    "markdown cell k" for the k-th markdown cell (k from 1; never a 0-based index)."""
+    kind = cells[index].cell_type
+    k = sum(cell.cell_type == kind for cell in cells[:index + 1])
+    return f"In [{k}]" if kind == "code" else f"{kind} cell {k}"
+
+
 def cell_name(cells: list[NotebookNode], index: int) -> str:
-    """How a person finds cell ``index``: its grade_id, else the heading above it, else its number."""
+    """How a person finds cell ``index``: its grade_id, else its position under the heading above it."""
     found = grade_id(cells[index])
     if found:
         return found
     for cell in reversed(cells[:index]):
         headings = re.findall(r"^#+\s*(.+?)\s*#*$", cell.source, re.MULTILINE) if cell.cell_type == "markdown" else []
         if headings:
-            return f'cell {index}, under "{headings[-1]}"'
-    return f"cell {index}"
+            return f'{position(cells, index)}, under "{headings[-1]}"'
+    return position(cells, index)
 
 
 def errors_summary(cells: list[NotebookNode]) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from nbformat import NotebookNode
 
+from autograde import cells
 from autograde.cells import CellError, grade_id
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -20,9 +21,7 @@ LONGEST = 100  # characters of a source line quoted in a message
 
 def position(nb: NotebookNode, index: int) -> str:
     """"In [k]" for the k-th code cell, "markdown cell k" for the k-th markdown cell (k from 1)."""
-    kind = nb.cells[index].cell_type
-    k = sum(cell.cell_type == kind for cell in nb.cells[:index + 1])
-    return f"In [{k}]" if kind == "code" else f"{kind} cell {k}"
+    return cells.position(nb.cells, index)
 
 
 def label(nb: NotebookNode, index: int) -> str:

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from nbformat import NotebookNode
 
-from autograde.cells import TIMED_OUT, errors_summary, has_error
+from autograde.cells import TIMED_OUT, cell_name, errors_summary, has_error
 
 
 class Status(StrEnum):
@@ -73,7 +73,7 @@ def execution_verdict(status: Status, reason: str, cells: list[NotebookNode], ce
                  and any(output.get("ename") == TIMED_OUT for output in cell.get("outputs", []))]
     if status == Status.OK and timed_out:
         limit = f"{cell_timeout:g} s" if cell_timeout else "no limit"
-        status, reason = Status.TIMEOUT, f"cell {timed_out[0]} ran past the cell time limit ({limit}) and was interrupted"
+        status, reason = Status.TIMEOUT, f"{cell_name(cells, timed_out[0])} ran past the cell time limit ({limit}) and was interrupted"
     elif status == Status.OK:
         reason = errors_summary(cells)
     return status, "; ".join(filter(None, [reason, *notes]))

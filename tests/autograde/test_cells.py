@@ -22,14 +22,14 @@ NOTEBOOK = [
 
 def test_cells_are_named_by_grade_id_else_by_the_heading_above():
     assert cell_name(NOTEBOOK, 3) == "test_square"
-    assert cell_name(NOTEBOOK, 1) == 'cell 1, under "5.3 Backpropagation by hand"'
-    assert cell_name([_cell("pass")], 0) == "cell 0"
+    assert cell_name(NOTEBOOK, 1) == 'In [1], under "5.3 Backpropagation by hand"'
+    assert cell_name([_cell("pass")], 0) == "In [1]"
 
 
 def test_summary_separates_what_could_not_run_from_wrong_answers():
     summary = errors_summary(NOTEBOOK)
     assert summary.startswith('could not run: 1 cell(s) raised; first: ZeroDivisionError: division by zero '
-                              '(in cell 1, under "5.3 Backpropagation by hand")')
+                              '(in In [1], under "5.3 Backpropagation by hand")')
     assert "wrong answer: 1 test(s) failed (test_square); first: AssertionError: square(3)" in summary
     assert errors_summary(NOTEBOOK[2:]) == "wrong answer: 1 test(s) failed (test_square); first: AssertionError: square(3)"
     assert errors_summary(NOTEBOOK[:1] + NOTEBOOK[2:3]) == ""

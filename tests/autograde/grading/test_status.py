@@ -55,10 +55,10 @@ def test_an_exception_that_stopped_a_run(error, index, expected):
 
 @pytest.mark.parametrize("status, reason, cells, timeout, notes, expected", [
     (Status.OK, "", CLEAN, 4, [], (Status.OK, "")),
-    (Status.OK, "", RAISED, 4, [], (Status.OK, "could not run: 2 cell(s) raised; first: AssertionError: AssertionError message (in cell 1)")),
-    (Status.OK, "", TIMED, 4, [], (Status.TIMEOUT, "cell 2 ran past the cell time limit (4 s) and was interrupted")),
+    (Status.OK, "", RAISED, 4, [], (Status.OK, "could not run: 2 cell(s) raised; first: AssertionError: AssertionError message (in In [2])")),
+    (Status.OK, "", TIMED, 4, [], (Status.TIMEOUT, "In [3] ran past the cell time limit (4 s) and was interrupted")),
     (Status.OK, "", TIMED, None, ["output limit reached"],
-     (Status.TIMEOUT, "cell 2 ran past the cell time limit (no limit) and was interrupted; output limit reached")),
+     (Status.TIMEOUT, "In [3] ran past the cell time limit (no limit) and was interrupted; output limit reached")),
     (Status.CRASHED, "kernel died in cell 1", RAISED, 4, ["memory limit reached"],
      (Status.CRASHED, "kernel died in cell 1; memory limit reached")),
     (Status.TIMEOUT, "timed out: notebook", TIMED, 4, [], (Status.TIMEOUT, "timed out: notebook")),
@@ -70,7 +70,7 @@ def test_how_an_execution_went(status, reason, cells, timeout, notes, expected):
 @pytest.mark.parametrize("status, reason, cells, tampering, repairs, expected", [
     (Status.OK, "", CLEAN, [], [], (Status.OK, "")),
     (Status.OK, "stale reason", RAISED, [], [],
-     (Status.RAISED, "could not run: 2 cell(s) raised; first: AssertionError: AssertionError message (in cell 1)")),
+     (Status.RAISED, "could not run: 2 cell(s) raised; first: AssertionError: AssertionError message (in In [2])")),
     (Status.OK, "", CLEAN, [], ["locked cell 't1' was edited; restored from the release"],
      (Status.OK, "locked cell 't1' was edited; restored from the release")),
     (Status.OK, "", CLEAN, ["len was rebound", "np.mean was replaced"], ["points of 't1' changed"],
@@ -84,4 +84,4 @@ def test_the_graded_notebooks_verdict(status, reason, cells, tampering, repairs,
 
 def test_sandbox_notes_follow_the_errors_of_an_ok_run():
     assert grading_verdict(Status.OK, "", ["output limit reached"], RAISED, [], ["fixed"]) == (
-        Status.RAISED, "could not run: 2 cell(s) raised; first: AssertionError: AssertionError message (in cell 1); output limit reached; fixed")
+        Status.RAISED, "could not run: 2 cell(s) raised; first: AssertionError: AssertionError message (in In [2]); output limit reached; fixed")
