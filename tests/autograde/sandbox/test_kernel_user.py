@@ -1,0 +1,76 @@
+"""Limits that hold per kernel without any cgroup: a uid of its own per kernel, and the memory watch.
+
+Real processes run as a reserved uid (root only), each for about a second."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from autograde.sandbox.kernel_user import FIRST_UID, KernelUser, user_processes
+from autograde.sandbox.memory_watch import MemoryWatch, memory_of
+from tests.support.processes import alive, within
+from tests.support.requirements import requires
+
+ROOT = requires(os.geteuid() == 0 and sys.platform.startswith("linux"), "switching to a kernel's uid needs root")
+HOLD = "import sys, time\nx = bytearray({mib} << 20)\nx[::4096] = b'y' * len(x[::4096])\nprint('ready', flush=True)\n" \
+       "time.sleep(30)"
+
+
+def run_as(uid: int, mib: int) -> subprocess.Popen:
+    """A process of ``uid`` holding ``mib`` MiB of touched memory (started once it holds them)."""
+    child = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", sys.executable, "-c",
+                              HOLD.format(mib=mib)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "ready\n"
+    return child
+
+
+@ROOT
+def test_each_kernel_gets_a_uid_of_its_own_until_it_is_released(tmp_path):
+    first, second = KernelUser(tmp_path), KernelUser(tmp_path)
+    assert first.uid != second.uid and {first.uid, second.uid} <= set(range(FIRST_UID, FIRST_UID + 2))
+    first.release()
+    third = KernelUser(tmp_path)
+    assert third.uid == first.uid  # a released uid is taken again
+    for user in (second, third):
+        user.release()
+
+
+@ROOT
+def test_a_uid_is_taken_only_once_nothing_of_it_runs(tmp_path):
+    leftover = run_as(FIRST_UID, 1)  # as a sandbox of a crashed run could have left it
+    assert user_processes(FIRST_UID) == [leftover.pid]
+    user = KernelUser(tmp_path)
+    assert user.uid == FIRST_UID and user.pids() == []
+    leftover.wait(timeout=5)
+    user.release()
+
+
+@ROOT
+def test_the_watch_kills_the_largest_process_when_all_together_pass_the_limit(tmp_path):
+    user = KernelUser(tmp_path)
+    small, large = run_as(user.uid, 60), run_as(user.uid, 120)
+    watch = MemoryWatch(user.uid, 150 << 20, 64)
+    try:
+        assert memory_of(large.pid) >= 120 << 20 and memory_of(small.pid) >= 60 << 20
+        watch.look()
+        assert within(5, lambda: not alive(large.pid)) and alive(small.pid)
+        watch.look()  # under the limit again: the small one lives on
+        assert alive(small.pid) and watch.killed == 1
+        assert watch.events()[0].startswith("memory limit reached: 1 process(es) killed"), watch.events()
+    finally:
+        user.release()
+    assert not alive(small.pid) and user_processes(user.uid) == []
+
+
+@ROOT
+def test_the_watch_notes_a_full_process_table(tmp_path):
+    user = KernelUser(tmp_path)
+    children = [run_as(user.uid, 1) for _ in range(3)]
+    try:
+        watch = MemoryWatch(user.uid, 1 << 30, 3)
+        watch.look()
+        assert watch.events() == ["process limit reached"] and watch.killed == 0
+    finally:
+        user.release()
+    assert not [c for c in children if alive(c.pid)]
