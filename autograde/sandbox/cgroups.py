@@ -17,9 +17,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import signal
 import time
 from pathlib import Path
+
+from autograde.sandbox.kernel_user import kill_until_gone
 
 log = logging.getLogger(__name__)
 
@@ -141,17 +142,7 @@ class Cgroup:
                 kill.write_text("1")
             except OSError:
                 pass
-        for _ in range(100):
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.02)
-        log.warning("sandbox: processes %s survived SIGKILL", self.pids())
+        kill_until_gone(self.pids, f"in {self.folders[0]}")
 
     def remove(self) -> None:
         """Kill what is left and delete the groups."""

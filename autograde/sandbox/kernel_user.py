@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -48,18 +49,8 @@ class KernelUser:
         return user_processes(self.uid)
 
     def kill_all(self) -> None:
-        """SIGKILL every process of the uid until none is left (a fork bomb races us)."""
-        for _ in range(100):
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.02)
-        log.warning("sandbox: processes %s of uid %d survived SIGKILL", self.pids(), self.uid)
+        """SIGKILL every process of the uid until none is left."""
+        kill_until_gone(self.pids, f"of uid {self.uid}")
 
     def release(self) -> None:
         """Kill what is left of the kernel and free the uid for the next one."""
@@ -67,6 +58,21 @@ class KernelUser:
             self.kill_all()
             os.close(self._lock)
             self._lock = None
+
+
+def kill_until_gone(pids: Callable[[], list[int]], whose: str) -> None:
+    """SIGKILL the processes ``pids()`` lists, again and again until it lists none (a fork bomb races us)."""
+    for _ in range(100):
+        found = pids()
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.02)
+    log.warning("sandbox: processes %s %s survived SIGKILL", pids(), whose)
 
 
 def user_processes(uid: int) -> list[int]:

@@ -35,13 +35,13 @@ class MemoryWatch(threading.Thread):
         self.killed = 0  # processes killed over the memory limit
         self.peak = 0  # most bytes seen together
         self.full = False  # whether the processes and threads reached RLIMIT_NPROC
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def __repr__(self) -> str:
         return f"MemoryWatch(uid={self.uid}, limit={self.memory_bytes >> 20} MiB, killed={self.killed})"
 
     def run(self) -> None:
-        while not self._stop.wait(PERIOD):
+        while not self._done.wait(PERIOD):
             self.look()
 
     def look(self) -> None:
@@ -70,7 +70,7 @@ class MemoryWatch(threading.Thread):
 
     def stop(self) -> None:
         """End the watch (the kernel is gone)."""
-        self._stop.set()
+        self._done.set()
 
 
 def memory_of(pid: int) -> int:
