@@ -22,7 +22,7 @@ from autograde.sandbox.kernel_user import user_processes
 
 log = logging.getLogger(__name__)
 
-PERIOD = 0.1  # seconds between two looks: a scan of /proc costs about 5 ms of one core here
+PERIOD = 0.1  # seconds between two looks: one costs about 2 ms of CPU here (150 host processes)
 COUNTED = (b"Pss_Anon:", b"Pss_Shmem:", b"SwapPss:")
 
 

@@ -112,10 +112,13 @@ class Zygote:
             os.chown(path, uid, uid)
             os.chmod(path, 0o600)
             listener.listen(1)
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
-                control.connect(str(self.socket_path))
-                socket.send_fds(control, [b"launch\n"], [listener.fileno()])
-                control.recv(64)  # the zygote has taken it (or refused: the client then starts cold)
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+                    control.connect(str(self.socket_path))
+                    # Sent, not awaited: the zygote may still be importing; the client waits in the backlog.
+                    socket.send_fds(control, [b"launch\n"], [listener.fileno()])
+            except OSError as error:  # the socket closes unaccepted below: the client starts cold
+                log.warning("zygote unreachable (%s); this kernel starts cold", error)
 
     def close(self) -> None:
         """Stop the zygote (closing its stdin) and remove its socket folder; only its owner does."""
@@ -252,7 +255,6 @@ def serve(listener: socket.socket) -> None:
             managers.add(manager)
         for fd in fds:
             os.close(fd)
-        conn.sendall(b"ok\n")
         conn.close()
 
 

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from autograde.sandbox.kernel_user import FIRST_UID, KernelUser, user_processes
 from autograde.sandbox.memory_watch import MemoryWatch, memory_of
 from tests.support.processes import alive, within
@@ -74,3 +76,15 @@ def test_the_watch_notes_a_full_process_table(tmp_path):
     finally:
         user.release()
     assert not [c for c in children if alive(c.pid)]
+
+
+def test_limits_that_do_not_hold_per_kernel_are_said_once_loudly(monkeypatch):
+    from autograde.sandbox import manager
+
+    monkeypatch.setattr(manager, "cgroups_writable", lambda: False)  # this host's v1 cgroups, hidden
+    monkeypatch.setattr(manager, "_warned_shared", [])
+    km = manager.SandboxKernelManager(processes=50)  # not started, so no uid of its own: as when not root
+    with pytest.warns(RuntimeWarning, match="SANDBOX LIMITS SHARED") as caught:
+        first, second = km.format_kernel_cmd(), km.format_kernel_cmd()
+    assert len([w for w in caught if "SANDBOX LIMITS SHARED" in str(w.message)]) == 1
+    assert "--nproc=400" in first and first == second
