@@ -7,8 +7,9 @@ forked processes of one kernel took 11 GB of a host whose kernels may each use 3
 killer does in a memory cgroup (so a kernel whose child hogged memory lives on). It counts what a
 process holds alone or shares proportionally (``Pss_Anon + Pss_Shmem + SwapPss`` of smaps_rollup):
 pages a fork shares copy-on-write with its parent, or a warm kernel with the zygote, count once.
-Between two looks the kernel can grow by what its processes can touch in ``PERIOD`` (measured and
-stated in the README); the size limits of its /tmp and /dev/shm bound the memory no process maps.
+Files in the sandbox's /tmp and /dev/shm are memory too (tmpfs), which no process may map: they
+count as well, as a memory cgroup charges them. Between two looks the kernel can grow by what its
+processes can touch in ``PERIOD`` (measured and stated in the README).
 It also notes when the uid's processes and threads reached RLIMIT_NPROC (a refused fork leaves no
 other trace without a pids cgroup).
 """
@@ -18,12 +19,14 @@ import logging
 import os
 import signal
 import threading
+
 from autograde.sandbox.kernel_user import user_processes
 
 log = logging.getLogger(__name__)
 
 PERIOD = 0.1  # seconds between two looks: one costs about 2 ms of CPU here (150 host processes)
 COUNTED = (b"Pss_Anon:", b"Pss_Shmem:", b"SwapPss:")
+TMPFS = ("tmp", "dev/shm")  # the sandbox's memory-backed folders (bubblewrap.bwrap_args)
 
 
 class MemoryWatch(threading.Thread):
@@ -47,7 +50,7 @@ class MemoryWatch(threading.Thread):
     def look(self) -> None:
         """One look: kill the largest process while the sum is over the limit; note a full process table."""
         sizes = {pid: memory_of(pid) for pid in user_processes(self.uid)}
-        total = sum(sizes.values())
+        total = sum(sizes.values()) + (stored_in_tmpfs(next(iter(sizes))) if sizes else 0)
         self.peak = max(self.peak, total)
         if total > self.memory_bytes and sizes:
             largest = max(sizes, key=sizes.__getitem__)
@@ -84,6 +87,22 @@ def memory_of(pid: int) -> int:
     except (OSError, ValueError, IndexError):
         return 0
     return total
+
+
+def stored_in_tmpfs(pid: int) -> int:
+    """Bytes in the /tmp and /dev/shm of the sandbox process ``pid`` lives in (0 outside a sandbox)."""
+    root = f"/proc/{pid}/root"
+    try:
+        if os.path.samestat(os.stat(root), os.stat("/")):
+            return 0  # not in a sandbox: those are the host's folders
+        return sum(used(os.statvfs(f"{root}/{name}")) for name in TMPFS)
+    except OSError:
+        return 0
+
+
+def used(stat: os.statvfs_result) -> int:
+    """Bytes in use on the file system ``stat`` describes."""
+    return (stat.f_blocks - stat.f_bfree) * stat.f_frsize
 
 
 def tasks_of(pid: int) -> int:

@@ -181,6 +181,25 @@ def test_memory_spread_over_processes_is_contained(tmp_path):
 
 @needs_bwrap
 @needs_kernel_limits
+def test_files_in_tmp_count_as_memory(tmp_path):
+    limits = Limits(memory_bytes=400 << 20, max_processes=64)  # /tmp and /dev/shm: 100 MiB each
+    cell = """
+        import subprocess, sys
+        for folder in ("/tmp", "/dev/shm"):
+            with open(folder + "/hoard", "wb") as hoard:
+                hoard.write(b"x" * (90 << 20))
+        hog = "import time\\nx = b'y' * (250 << 20)\\ntime.sleep(3)"
+        print(subprocess.run([sys.executable, "-c", hog]).returncode)
+    """
+    nb, km, error, seen = run_cells([cell], tmp_path, limits)
+    # 180 MiB of files, the kernel and a 250 MiB child pass 400 MiB together: the child is killed.
+    assert stdout(nb.cells[0]).strip() == "-9", (nb.cells[0].outputs, km.resource_notes())
+    assert any("memory limit" in note for note in km.resource_notes()), km.resource_notes()
+    assert_gone(seen)
+
+
+@needs_bwrap
+@needs_kernel_limits
 def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
     limits = Limits(max_processes=64)
     cell = """

@@ -3,7 +3,8 @@
 This machine has writable v1 cgroups, so the attacks whose containment differs without them are run
 again in a child pytest that sees none: in a mount namespace of its own (``unshare -m``) with an
 empty tmpfs over /sys/fs/cgroup. There a fork bomb meets the kernel's own uid's RLIMIT_NPROC, memory
-spread over many processes meets the memory watch, and a plain notebook still runs right, confined.
+spread over many processes (and into /tmp) meets the memory watch, and a plain notebook still runs
+right, confined.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.slow, requires(bwrap_status()[0] is not None, bwrap_st
                        "hiding cgroups needs root and unshare (util-linux)")]
 SANDBOX_TESTS = "tests/autograde/sandbox/test_sandbox.py"
 ATTACKS = ["test_fork_bomb_is_contained_and_nothing_survives", "test_memory_spread_over_processes_is_contained",
-           "test_kernel_sees_only_its_scratch_dir"]
+           "test_files_in_tmp_count_as_memory", "test_kernel_sees_only_its_scratch_dir"]
 NO_CGROUPS = "from autograde.sandbox.cgroups import cgroups_writable; assert not cgroups_writable(), 'cgroups seen'"
 
 
