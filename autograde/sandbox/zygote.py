@@ -61,7 +61,7 @@ PRELOAD = ("numpy", "torch", "torchvision", "pandas", "matplotlib.pyplot", "tqdm
 MAX_MANAGERS = 64  # kernels started and running at once; beyond that requests are refused (cold start)
 REQUEST_SECONDS = 10  # a client that connects and sends nothing is dropped after this
 CONNECT_SECONDS = 60  # a launch whose client never connects (its sandbox failed) is dropped after this
-SO_PEERPIDFD = 77  # Linux 6.5+ (include/uapi/asm-generic/socket.h); Python 3.11 does not name it
+SO_PEERPIDFD = 77  # Linux 6.5+, include/uapi/asm-generic/socket.h (x86, arm, riscv); Python 3.11 lacks the name
 NEEDED_CAPABILITIES = (6, 7, 18, 19, 21)  # SETGID, SETUID, SYS_CHROOT, SYS_PTRACE, SYS_ADMIN
 
 

@@ -9,11 +9,12 @@ import sys
 
 import pytest
 
-from autograde.sandbox.kernel_user import FIRST_UID, KernelUser, user_processes
+from autograde.sandbox.kernel_user import FIRST_UID, SLOTS, KernelUser, user_processes
 from autograde.sandbox.memory_watch import MemoryWatch, memory_of
 from tests.support.processes import alive, within
 from tests.support.requirements import requires
 
+TEST_UID = FIRST_UID + SLOTS - 8  # the top of the range: slots a running kernel takes last
 ROOT = requires(os.geteuid() == 0 and sys.platform.startswith("linux"), "switching to a kernel's uid needs root")
 HOLD = "import sys, time\nx = bytearray({mib} << 20)\nx[::4096] = b'y' * len(x[::4096])\nprint('ready', flush=True)\n" \
        "time.sleep(30)"
@@ -29,10 +30,10 @@ def run_as(uid: int, mib: int) -> subprocess.Popen:
 
 @ROOT
 def test_each_kernel_gets_a_uid_of_its_own_until_it_is_released(tmp_path):
-    first, second = KernelUser(tmp_path), KernelUser(tmp_path)
-    assert first.uid != second.uid and {first.uid, second.uid} <= set(range(FIRST_UID, FIRST_UID + 2))
+    first, second = KernelUser(tmp_path, TEST_UID), KernelUser(tmp_path, TEST_UID)
+    assert first.uid != second.uid and {first.uid, second.uid} <= set(range(TEST_UID, TEST_UID + 2))
     first.release()
-    third = KernelUser(tmp_path)
+    third = KernelUser(tmp_path, TEST_UID)
     assert third.uid == first.uid  # a released uid is taken again
     for user in (second, third):
         user.release()
@@ -40,17 +41,17 @@ def test_each_kernel_gets_a_uid_of_its_own_until_it_is_released(tmp_path):
 
 @ROOT
 def test_a_uid_is_taken_only_once_nothing_of_it_runs(tmp_path):
-    leftover = run_as(FIRST_UID, 1)  # as a sandbox of a crashed run could have left it
-    assert user_processes(FIRST_UID) == [leftover.pid]
-    user = KernelUser(tmp_path)
-    assert user.uid == FIRST_UID and user.pids() == []
+    leftover = run_as(TEST_UID, 1)  # as a sandbox of a crashed run could have left it
+    assert user_processes(TEST_UID) == [leftover.pid]
+    user = KernelUser(tmp_path, TEST_UID)
+    assert user.uid == TEST_UID and user.pids() == []
     leftover.wait(timeout=5)
     user.release()
 
 
 @ROOT
 def test_the_watch_kills_the_largest_process_when_all_together_pass_the_limit(tmp_path):
-    user = KernelUser(tmp_path)
+    user = KernelUser(tmp_path, TEST_UID)
     small, large = run_as(user.uid, 60), run_as(user.uid, 120)
     watch = MemoryWatch(user.uid, 150 << 20, 64)
     try:
@@ -67,7 +68,7 @@ def test_the_watch_kills_the_largest_process_when_all_together_pass_the_limit(tm
 
 @ROOT
 def test_the_watch_notes_a_full_process_table(tmp_path):
-    user = KernelUser(tmp_path)
+    user = KernelUser(tmp_path, TEST_UID)
     children = [run_as(user.uid, 1) for _ in range(3)]
     try:
         watch = MemoryWatch(user.uid, 1 << 30, 3)
