@@ -47,9 +47,9 @@ def bwrap_args(scratch: Path, connection_dir: Path, readable: list[Path], env: d
                memory_bytes: int, extra_binds: Sequence[str] = ()) -> list[str]:
     """bubblewrap options: an empty root with only what a kernel needs bound into it, then ``--``.
 
-    Its /tmp and /dev/shm are memory that no process of it maps: each holds ``memory_bytes / TMPFS_SHARE``."""
+    Its /tmp and /dev/shm keep their files in memory: each holds at most ``memory_bytes / TMPFS_SHARE``."""
     tmpfs = str(memory_bytes // TMPFS_SHARE)
-    # Not --unshare-all: as root it adds a user namespace in which nobody (our uid) is unmapped.
+    # Not --unshare-all: as root it adds a user namespace in which the kernel's uid is unmapped.
     args = [bwrap_status()[0] or "bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
             "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmpfs, "--tmpfs", "/tmp",
@@ -73,7 +73,7 @@ def bwrap_args(scratch: Path, connection_dir: Path, readable: list[Path], env: d
 
 def _parent_folders(paths: list[Path]) -> list[str]:
     """Options that create the folders above ``paths`` as 0755 (bwrap would make them 0700, like
-    /root, which nobody cannot pass through)."""
+    /root, which the kernel's uid cannot pass through)."""
     args: list[str] = []
     made: set[Path] = {Path("/"), Path("/tmp")}
     for path in paths:
