@@ -5,7 +5,9 @@ the sandbox: the kernel itself and, for a warm start, ``warm_client.py``. One jo
 
 - ``manager``: SandboxKernelManager, which starts a kernel in the sandbox under limits and stops it;
 - ``bubblewrap``: the bwrap command line, i.e. what a kernel can see and as whom it runs;
-- ``cgroups``: one memory + pids cgroup per kernel; ``output_budget``: the client side's output limit;
+- ``cgroups``: one memory + pids cgroup per kernel (v1, or a delegated v2 subtree); without one,
+  ``kernel_user`` (a uid of its own per kernel, so RLIMIT_NPROC counts it alone) and ``memory_watch``
+  (the memory of all its processes together); ``output_budget``: the client side's output limit;
 - ``warm``: whether a kernel is forked from the ``zygote``, a trusted template process with torch
   imported; ``confinement`` puts each fork under its sandbox's confinement, and ``warm_client``
   (inside the sandbox) asks for it;

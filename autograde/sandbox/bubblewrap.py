@@ -3,7 +3,8 @@
 The trusted grading process builds this; the untrusted kernel only ever lives inside it: the system
 read-only, its scratch directory (the submission) read-write, the interpreter, the course helper
 library and the data read-only, a private /tmp, no network, no home, no course directory, only
-harmless environment variables, and the user ``nobody`` when we are root.
+harmless environment variables, and (when we are root) a uid of the kernel's own
+(:mod:`autograde.sandbox.kernel_user`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-NOBODY = 65534  # the kernel's user when we are root: owns nothing on the host
+TMPFS_SHARE = 4  # the kernel's /tmp and /dev/shm (memory, outside any process) may each hold memory / 4
 # Environment variables a kernel may inherit; everything else (tokens, paths to the course) stays out.
 ENV_PREFIXES = ("COURSE_", "NBGRADER_", "OMP_", "MKL_", "LC_", "PYTHONHASHSEED")
 ENV_NAMES = {"PATH", "LANG", "TZ", "MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION"}
@@ -43,13 +44,16 @@ def bwrap_status() -> tuple[str | None, str]:
 
 
 def bwrap_args(scratch: Path, connection_dir: Path, readable: list[Path], env: dict[str, str],
-               extra_binds: Sequence[str] = ()) -> list[str]:
-    """bubblewrap options: an empty root with only what a kernel needs bound into it, then ``--``."""
-    # Not --unshare-all: as root it adds a user namespace in which nobody (our uid) is unmapped.
+               memory_bytes: int, extra_binds: Sequence[str] = ()) -> list[str]:
+    """bubblewrap options: an empty root with only what a kernel needs bound into it, then ``--``.
+
+    Its /tmp and /dev/shm keep their files in memory: each holds at most ``memory_bytes / TMPFS_SHARE``."""
+    tmpfs = str(memory_bytes // TMPFS_SHARE)
+    # Not --unshare-all: as root it adds a user namespace in which the kernel's uid is unmapped.
     args = [bwrap_status()[0] or "bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
-            "--perms", "1777", "--tmpfs", "/dev/shm"]
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmpfs, "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", tmpfs, "--tmpfs", "/dev/shm"]
     for name in SYSTEM_FOLDERS:
         path = Path("/", name)
         if path.is_symlink():
@@ -69,7 +73,7 @@ def bwrap_args(scratch: Path, connection_dir: Path, readable: list[Path], env: d
 
 def _parent_folders(paths: list[Path]) -> list[str]:
     """Options that create the folders above ``paths`` as 0755 (bwrap would make them 0700, like
-    /root, which nobody cannot pass through)."""
+    /root, which the kernel's uid cannot pass through)."""
     args: list[str] = []
     made: set[Path] = {Path("/"), Path("/tmp")}
     for path in paths:
@@ -92,9 +96,10 @@ def die_with_launcher() -> list[str]:
     return ["setpriv", "--pdeathsig", "KILL", "--", "/bin/sh", "-c", '[ "$PPID" = "$0" ] && exec "$@"', str(os.getpid())]
 
 
-def drop_to_nobody() -> list[str]:
-    """A command prefix that becomes ``nobody`` with no way back (bwrap as root keeps every capability)."""
-    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+def drop_to(uid: int) -> list[str]:
+    """A command prefix that becomes user and group ``uid`` with no way back (bwrap as root keeps every
+    capability)."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 

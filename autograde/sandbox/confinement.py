@@ -4,11 +4,16 @@ Trusted code with untrusted input: the zygote's manager (root) reads everything 
 sandbox's warm client from /proc (namespaces, root, cgroups, rlimits, user, environment), then the
 freshly forked kernel takes all of it on and drops to the client's user before any student code
 runs. A process that is not in a sandbox, or runs as root, is refused.
+
+The client is known by a pidfd (``SO_PEERPIDFD``, Linux 6.5+), never by its pid number alone: its
+/proc folder is opened by number and then held, and the pidfd must still name a live process after
+that, so a client that exited in between (its pid perhaps reused) is refused, never mistaken.
 """
 from __future__ import annotations
 
 import os
 import resource
+import signal
 from pathlib import Path
 
 from autograde.sandbox import syscalls
@@ -24,23 +29,35 @@ LIMIT_NAMES = {"Max cpu time": "CPU", "Max file size": "FSIZE", "Max data size":
 
 
 class Confinement:
-    """Everything that confines sandboxed process ``pid``, read from /proc while we are still root."""
+    """Everything that confines the sandboxed process of ``pidfd``, read from /proc while we are still root."""
 
-    def __init__(self, pid: int):
-        proc = f"/proc/{pid}"
-        self.namespaces = {name: os.open(f"{proc}/ns/{name}", os.O_RDONLY)
+    def __init__(self, pidfd: int):
+        pid = pidfd_pid(pidfd)
+        proc = os.open(f"/proc/{pid}", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            try:
+                signal.pidfd_send_signal(pidfd, 0)  # alive now, so /proc/{pid} held above is its folder
+            except ProcessLookupError:
+                raise PermissionError(f"process {pid} exited before it could be read") from None
+            self._read(proc, pid)
+        finally:
+            os.close(proc)
+
+    def _read(self, proc: int, pid: int) -> None:
+        """Read the confinement from the process's /proc folder, open at ``proc``."""
+        self.namespaces = {name: os.open(f"ns/{name}", os.O_RDONLY, dir_fd=proc)
                            for name in ("pid", *NAMESPACES)
-                           if os.readlink(f"{proc}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}")}
-        self.root = os.open(f"{proc}/root", os.O_RDONLY | os.O_DIRECTORY)
-        self.cwd = os.open(f"{proc}/cwd", os.O_RDONLY | os.O_DIRECTORY)
-        status = proc_status(pid)
+                           if os.readlink(f"ns/{name}", dir_fd=proc) != os.readlink(f"/proc/self/ns/{name}")}
+        self.root = os.open("root", os.O_RDONLY | os.O_DIRECTORY, dir_fd=proc)
+        self.cwd = os.open("cwd", os.O_RDONLY | os.O_DIRECTORY, dir_fd=proc)
+        status = dict(line.split(":", 1) for line in read_at(proc, "status").decode().splitlines())
         self.uid = int(status["Uid"].split()[1])  # effective ids
         self.gid = int(status["Gid"].split()[1])
         self.groups = [int(g) for g in status["Groups"].split()]
-        self.limits = read_limits(Path(f"{proc}/limits").read_text())
-        raw = Path(f"{proc}/environ").read_bytes().split(b"\0")
+        self.limits = read_limits(read_at(proc, "limits").decode())
+        raw = read_at(proc, "environ").split(b"\0")
         self.environ = dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
-        self.cgroups = cgroup_moves(Path(f"{proc}/cgroup").read_text(), Path("/proc/self/cgroup").read_text())
+        self.cgroups = cgroup_moves(read_at(proc, "cgroup").decode(), Path("/proc/self/cgroup").read_text())
         if "pid" not in self.namespaces or "mnt" not in self.namespaces:
             raise PermissionError(f"process {pid} is not in a sandbox; warm kernels go into sandboxes only")
         if self.uid == 0:
@@ -82,6 +99,24 @@ class Confinement:
         os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         os.environ.clear()
         os.environ.update(self.environ)
+
+
+def pidfd_pid(pidfd: int) -> int:
+    """The pid (in our namespace) of the process ``pidfd`` refers to, from /proc/self/fdinfo."""
+    for line in Path(f"/proc/self/fdinfo/{pidfd}").read_text().splitlines():
+        if line.startswith("Pid:"):
+            pid = int(line.split()[1])
+            if pid > 0:
+                return pid
+            raise PermissionError("the process has exited")  # -1: gone
+    raise ValueError(f"file descriptor {pidfd} is not a pidfd")
+
+
+def read_at(folder: int, name: str) -> bytes:
+    """The whole of file ``name`` in the folder open at ``folder``."""
+    fd = os.open(name, os.O_RDONLY, dir_fd=folder)
+    with os.fdopen(fd, "rb") as file:
+        return file.read()
 
 
 def proc_status(pid: int | str = "self") -> dict[str, str]:

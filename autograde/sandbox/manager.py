@@ -2,9 +2,12 @@
 
 The trusted/untrusted split: nbclient and this manager stay in the trusted grading process; only the
 kernel (the student's code) goes into the sandbox (:mod:`autograde.sandbox.bubblewrap`). Limits hold in
-every case: memory (RLIMIT_DATA, plus a memory cgroup when writable), processes (pids cgroup), file
-size, output size (:mod:`autograde.sandbox.output_budget`) and wall time per notebook; the per-cell time
-is nbclient's ``timeout``. Kernels are forked warm from the zygote where :mod:`autograde.sandbox.warm`
+every case: memory (RLIMIT_DATA per process; for all of a kernel's processes together a memory cgroup
+where the host gives us one, else :mod:`autograde.sandbox.memory_watch`), processes (a pids cgroup, and
+RLIMIT_NPROC of the kernel's own uid, :mod:`autograde.sandbox.kernel_user`), file size, output size
+(:mod:`autograde.sandbox.output_budget`) and wall time per notebook; the per-cell time is nbclient's
+``timeout``. Where neither cgroups nor a uid of its own hold (not root, no delegated cgroup) it says
+so once, loudly. Kernels are forked warm from the zygote where :mod:`autograde.sandbox.warm`
 allows it.
 
 Use it through nbclient (``NotebookClient(nb, kernel_manager_class=SandboxKernelManager,
@@ -30,10 +33,17 @@ from traitlets import Bool, Float, Integer, List, Unicode
 from autograde.config import FILE_BYTES, LIMIT_TRAITS, MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, \
     Limits
 from autograde.sandbox import bubblewrap, warm, zygote
-from autograde.sandbox.cgroups import Cgroup, cgroups_writable
+from autograde.sandbox.cgroups import Cgroup, cgroups_writable, new_cgroup
+from autograde.sandbox.kernel_user import KernelUser
+from autograde.sandbox.memory_watch import MemoryWatch
 from autograde.sandbox.output_budget import OutputBudget, SandboxKernelClient
 
 log = logging.getLogger(__name__)
+SHARED_LIMITS = ("SANDBOX LIMITS SHARED: no writable cgroup and not root, so a kernel's memory limit holds per "
+                 "process only and its process limit (RLIMIT_NPROC) counts all of your processes together. "
+                 "Grade as root, or from a delegated cgroup v2 subtree, to hold them per kernel.")
+_warned_shared: list[bool] = []
+
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or does not work here, and the caller requires the sandbox."""
@@ -65,6 +75,8 @@ class SandboxKernelManager(AsyncKernelManager):
         self.output_budget = OutputBudget(self.output_bytes, self.stop_for)
         self._connection_dir: Path | None = None
         self._cgroup: Cgroup | None = None
+        self._user: KernelUser | None = None
+        self._watch: MemoryWatch | None = None
         self._timer: threading.Timer | None = None
         self._zygote: zygote.Zygote | None = None
 
@@ -116,6 +128,8 @@ class SandboxKernelManager(AsyncKernelManager):
         self.output_budget = OutputBudget(self.output_bytes, self.stop_for)
         self.sandboxed = self._sandbox_usable()
         self._zygote = warm.warm_zygote(self.warm_start, {})
+        if self.sandboxed and os.geteuid() == 0 and self._user is None:
+            self._user = KernelUser()  # its uid goes into the command line formatted below
         self.scratch = Path(kw.get("cwd") or self.scratch or tempfile.mkdtemp(prefix="sandbox-scratch-")).resolve()
         kw["cwd"] = str(self.scratch)
         self._connection_dir = Path(tempfile.mkdtemp(prefix="sandbox-kernel-"))
@@ -135,38 +149,61 @@ class SandboxKernelManager(AsyncKernelManager):
         return bwrap is not None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel's command behind cgroup join, rlimits, bubblewrap and the drop to nobody."""
+        """The kernel's command behind cgroup join, rlimits, bubblewrap and the drop to its own uid."""
         kernel = super().format_kernel_cmd(extra_arguments)
         command = [*bubblewrap.die_with_launcher(), "prlimit", f"--data={self.memory_bytes}",
                    f"--fsize={self.file_bytes}", "--core=0"]
-        if not cgroups_writable():
-            # Without a pids cgroup RLIMIT_NPROC is the only fork limit (it counts the whole user).
+        if self._user is not None:  # RLIMIT_NPROC counts the kernel's own uid: this kernel alone
+            command.append(f"--nproc={self.processes}")
+        elif not cgroups_writable():  # it counts all of our processes: a bound against a fork bomb only
             command.append(f"--nproc={self.processes * 8}")
+            self._warn_shared_limits()
         command.append("--")
         if self.sandboxed:
-            if self._zygote is not None:
-                kernel = zygote.warm_command(kernel) or kernel  # the client borrows a forked kernel
+            warm_kernel = zygote.warm_command(kernel, self._launch_socket()) if self._zygote is not None else None
+            if warm_kernel is not None:
+                kernel = warm_kernel  # the client borrows a forked kernel
+            else:
+                self._zygote = None
             command += self._bwrap_args()
-            if os.geteuid() == 0:
-                command += bubblewrap.drop_to_nobody()
+            if self._user is not None:
+                command += bubblewrap.drop_to(self._user.uid)
         return command + kernel
+
+    @staticmethod
+    def _warn_shared_limits() -> None:
+        """Say once per process, loudly, that the limits are not per kernel here."""
+        if not _warned_shared:
+            _warned_shared.append(True)
+            warnings.warn(SHARED_LIMITS, RuntimeWarning, stacklevel=3)
+            log.warning(SHARED_LIMITS)
 
     def _bwrap_args(self) -> list[str]:
         """bubblewrap options for this kernel: its scratch and socket folders, the data, the zygote."""
         assert self.scratch is not None and self._connection_dir is not None
         env = bubblewrap.kernel_environment({**os.environ, **((self._launch_args or {}).get("env") or {})})
-        binds = zygote.bwrap_binds(self._zygote) if self._zygote is not None else []
+        binds = zygote.bwrap_binds() if self._zygote is not None else []
         readable = bubblewrap.readable_paths(self.read_only_paths, env)
-        return bubblewrap.bwrap_args(self.scratch, self._connection_dir, readable, env, binds)
+        return bubblewrap.bwrap_args(self.scratch, self._connection_dir, readable, env, self.memory_bytes, binds)
+
+    def _launch_socket(self) -> Path:
+        """The socket a warm client asks the zygote on: in the connection folder, which only its sandbox sees."""
+        assert self._connection_dir is not None
+        return self._connection_dir / zygote.LAUNCH_SOCKET
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        if os.geteuid() == 0 and self.sandboxed:
-            # The kernel runs as nobody: it must own its scratch, its socket folder and connection file.
+        if self._user is not None:
+            # The kernel runs as its own uid: it owns its scratch, its socket folder and connection file.
             for folder in (self.scratch, self._connection_dir):
-                bubblewrap.chown_tree(folder, bubblewrap.NOBODY)
-        if cgroups_writable():
-            self._cgroup = Cgroup(self._cgroup_name(), self.memory_bytes, self.processes)
+                bubblewrap.chown_tree(folder, self._user.uid)
+            if self._zygote is not None:
+                self._zygote.expect_client(self._launch_socket(), self._user.uid)
+        self._cgroup = new_cgroup(self._cgroup_name(), self.memory_bytes, self.processes)
+        if self._cgroup is not None:
             kernel_cmd = self._cgroup.join_command() + kernel_cmd
+        elif self._user is not None:  # no memory cgroup: watch the sum of the uid's processes
+            self._watch = MemoryWatch(self._user.uid, self.memory_bytes, self.processes)
+            self._watch.start()
         # ipykernel quits at once when its parent is PID 1, which it is inside a PID namespace.
         env = dict(kw.get("env") or os.environ)
         env.pop("JPY_PARENT_PID", None)
@@ -196,13 +233,18 @@ class SandboxKernelManager(AsyncKernelManager):
                 process.kill()  # bwrap dies, so does everything under --die-with-parent
             except ProcessLookupError:
                 pass
+        self._kill_sandbox()
+
+    def _kill_sandbox(self) -> None:
+        """SIGKILL everything of the kernel's cgroup or uid that is still running."""
         if self._cgroup is not None:
             self._cgroup.kill_all()
+        if self._user is not None:
+            self._user.kill_all()
 
     async def _async_kill_kernel(self, restart: bool = False) -> None:
         await super()._async_kill_kernel(restart=restart)
-        if self._cgroup is not None:
-            self._cgroup.kill_all()
+        self._kill_sandbox()
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         try:
@@ -215,26 +257,43 @@ class SandboxKernelManager(AsyncKernelManager):
     _kill_kernel = _async_kill_kernel  # type: ignore[assignment]
 
     def _release(self) -> None:
-        """Stop the timer, kill what is left in the cgroup and delete it, remove the socket folder."""
+        """Stop the timer and the watch, kill what is left of the kernel, delete its cgroup, free its uid,
+        remove the socket folder."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self.stop_reasons += [n for n in self._limit_events() if n not in self.stop_reasons]
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         if self._cgroup is not None:
-            for note in self._cgroup.events():
-                if note not in self.stop_reasons:
-                    self.stop_reasons.append(note)
             self._cgroup.remove()
             self._cgroup = None
+        if self._user is not None:
+            self._user.release()
+            self._user = None
         if self._connection_dir is not None:
             shutil.rmtree(self._connection_dir, ignore_errors=True)
             self._connection_dir = None
 
     def resource_notes(self) -> list[str]:
         """Limits that stopped or hindered the kernel so far (also after it is gone)."""
-        notes = list(self.stop_reasons)
+        return self.stop_reasons + [n for n in self._limit_events() if n not in self.stop_reasons]
+
+    def _limit_events(self) -> list[str]:
+        """What the cgroup or the memory watch did so far."""
+        return [note for limits in (self._cgroup, self._watch) if limits is not None for note in limits.events()]
+
+    def sandbox_pids(self) -> list[int]:
+        """Host processes of the running kernel's sandbox (its cgroup's, else its uid's)."""
         if self._cgroup is not None:
-            notes += [n for n in self._cgroup.events() if n not in notes]
-        return notes
+            return self._cgroup.pids()
+        return self._user.pids() if self._user is not None else []
+
+    @property
+    def kernel_uid(self) -> int | None:
+        """The uid the running kernel has to itself (None: not root, so it runs as we do)."""
+        return self._user.uid if self._user is not None else None
 
 
 class StrictSandboxKernelManager(SandboxKernelManager):

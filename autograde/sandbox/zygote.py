@@ -6,12 +6,15 @@ then never runs student code. For each kernel it forks a copy and moves the copy
 the process that asked, before any student code runs there:
 
 1. :class:`autograde.sandbox.manager.SandboxKernelManager` builds the sandbox exactly as for a cold
-   start (cgroups, rlimits, bubblewrap, the drop to ``nobody``), but runs
-   :mod:`autograde.sandbox.warm_client` in it instead of the kernel. The client connects to the
-   zygote's socket, bound read-only into the sandbox.
-2. The zygote forks a *manager* for the request. The manager learns the client's process id from the
-   socket itself (``SO_PEERCRED``, set by the OS, not by the client), and forks the *kernel* into the
-   client's PID namespace.
+   start (cgroups, rlimits, bubblewrap, the drop to the kernel's own uid), but runs
+   :mod:`autograde.sandbox.warm_client` in it instead of the kernel. Before it starts the sandbox it
+   makes a socket for this one launch in the kernel's connection folder (which only that sandbox
+   sees) and hands its listening end to the zygote over the zygote's own socket (root only, never in
+   a sandbox). The client connects to that per-launch socket.
+2. The zygote forks a *manager* for the launch, which accepts one client and closes the socket. It
+   knows the client by a pidfd the OS gives for the socket's peer (``SO_PEERPIDFD``, Linux 6.5+; set
+   by the OS, not by the client, and immune to pid reuse; without it kernels start cold) and forks
+   the *kernel* into the client's PID namespace.
 3. The kernel joins the client's cgroups and namespaces (mount, network, IPC, UTS), takes its root
    and working directory, session, rlimits, environment and stdio, drops every capability, becomes
    the client's user with ``no_new_privs`` (:mod:`autograde.sandbox.confinement`), and only then
@@ -20,8 +23,9 @@ the process that asked, before any student code runs there:
 4. The manager reports the kernel's exit to the client and kills the kernel if the client goes away.
 
 Nothing is shared between students: each kernel is a copy-on-write copy of a template that only
-imported trusted libraries; Python's ``random`` and NumPy's global generator are reseeded. A kernel
-that calls the socket itself only gets another kernel confined like itself.
+imported trusted libraries; Python's ``random`` and NumPy's global generator are reseeded. No sandbox
+reaches the zygote's own socket; a kernel that reaches its launch's socket (closed once the client
+connected) could only get another kernel confined like itself.
 """
 from __future__ import annotations
 
@@ -35,7 +39,6 @@ import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -49,13 +52,16 @@ from autograde.sandbox.syscalls import CLONE_NEWPID, NAMESPACES
 log = logging.getLogger(__name__)
 
 CLIENT_SCRIPT = Path(__file__).with_name("warm_client.py")
-SANDBOX_DIR = "/run/course-zygote"  # where the socket and the client appear inside every sandbox
-SANDBOX_SOCKET, SANDBOX_CLIENT = f"{SANDBOX_DIR}/zygote.sock", f"{SANDBOX_DIR}/warm_client.py"
+SANDBOX_DIR = "/run/course-zygote"  # where the client script appears inside every sandbox
+SANDBOX_CLIENT = f"{SANDBOX_DIR}/warm_client.py"
+LAUNCH_SOCKET = "zygote.sock"  # the per-launch socket, in the kernel's connection folder
 # What the template imports: what a chapter notebook imports, and the kernel itself.
 PRELOAD = ("numpy", "torch", "torchvision", "pandas", "matplotlib.pyplot", "tqdm.auto", "ipywidgets",
            "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "course")
 MAX_MANAGERS = 64  # kernels started and running at once; beyond that requests are refused (cold start)
 REQUEST_SECONDS = 10  # a client that connects and sends nothing is dropped after this
+CONNECT_SECONDS = 60  # a launch whose client never connects (its sandbox failed) is dropped after this
+SO_PEERPIDFD = 77  # Linux 6.5+, include/uapi/asm-generic/socket.h (x86, arm, riscv); Python 3.11 lacks the name
 NEEDED_CAPABILITIES = (6, 7, 18, 19, 21)  # SETGID, SETUID, SYS_CHROOT, SYS_PTRACE, SYS_ADMIN
 
 
@@ -77,7 +83,7 @@ class Zygote:
         # The socket exists before the zygote has imported anything: early clients wait in its backlog.
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.socket_path))
-        os.chmod(self.socket_path, 0o666)  # kernels connect as nobody; the 0700 folder keeps others out
+        os.chmod(self.socket_path, 0o600)  # only root (the grading process) asks the zygote
         listener.listen(64)
         # stdin is a pipe that only we (and our forks) hold: end of file there means the owner is gone.
         with listener:
@@ -97,6 +103,22 @@ class Zygote:
         except OSError:
             return False
         return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+    def expect_client(self, path: Path, uid: int) -> None:
+        """Make the per-launch socket ``path`` (connectable by ``uid`` only) and hand it to the zygote,
+        which forks a manager that accepts one client on it."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(str(path))
+            os.chown(path, uid, uid)
+            os.chmod(path, 0o600)
+            listener.listen(1)
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+                    control.connect(str(self.socket_path))
+                    # Sent, not awaited: the zygote may still be importing; the client waits in the backlog.
+                    socket.send_fds(control, [b"launch\n"], [listener.fileno()])
+            except OSError as error:  # the socket closes unaccepted below: the client starts cold
+                log.warning("zygote unreachable (%s); this kernel starts cold", error)
 
     def close(self) -> None:
         """Stop the zygote (closing its stdin) and remove its socket folder; only its owner does."""
@@ -118,11 +140,16 @@ _shared_lock = threading.Lock()
 @functools.lru_cache(maxsize=None)
 def warm_start_possible() -> bool:
     """Whether we may enter other processes' namespaces and change user: root with the capabilities
-    (a container may withhold them), and setns not blocked (probed on our own UTS namespace)."""
+    (a container may withhold them), and setns not blocked (probed on our own UTS namespace); and
+    whether this kernel names a socket's peer by a pidfd."""
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         return False
     effective = int(proc_status()["CapEff"].strip(), 16)
     if not all(effective >> cap & 1 for cap in NEEDED_CAPABILITIES):
+        return False
+    if not peer_pidfd_supported():
+        log.warning("warm starts off: this Linux (%s) lacks SO_PEERPIDFD (Linux 6.5+), which names the sandbox "
+                    "that asks for a kernel without a pid-reuse race; every kernel starts cold", os.uname().release)
         return False
     fd = os.open("/proc/self/ns/uts", os.O_RDONLY)
     try:
@@ -159,7 +186,25 @@ def stop_shared() -> None:
             _shared = None
 
 
-def warm_command(kernel_cmd: list[str]) -> list[str] | None:
+def peer_pidfd_supported() -> bool:
+    """Whether getsockopt(SO_PEERPIDFD) works here (probed on a socket pair of our own)."""
+    first, second = socket.socketpair()
+    try:
+        os.close(peer_pidfd(first))
+        return True
+    except OSError:
+        return False
+    finally:
+        first.close()
+        second.close()
+
+
+def peer_pidfd(conn: socket.socket) -> int:
+    """A pidfd for the process at the other end of ``conn`` (as it was when it connected)."""
+    return conn.getsockopt(socket.SOL_SOCKET, SO_PEERPIDFD)
+
+
+def warm_command(kernel_cmd: list[str], launch_socket: Path) -> list[str] | None:
     """The client command that stands in for ``python -m ipykernel_launcher ARGS``, or None if not one."""
     try:
         start = kernel_cmd.index("-m")
@@ -167,13 +212,12 @@ def warm_command(kernel_cmd: list[str]) -> list[str] | None:
         return None
     if start != 1 or kernel_cmd[2:3] != ["ipykernel_launcher"]:
         return None
-    return [kernel_cmd[0], "-I", "-S", SANDBOX_CLIENT, SANDBOX_SOCKET, "--", *kernel_cmd[3:]]
+    return [kernel_cmd[0], "-I", "-S", SANDBOX_CLIENT, str(launch_socket), "--", *kernel_cmd[3:]]
 
 
-def bwrap_binds(zygote: Zygote) -> list[str]:
-    """bubblewrap options that put the zygote's socket and the client into a sandbox, read-only."""
-    return ["--perms", "0755", "--dir", SANDBOX_DIR, "--ro-bind", str(zygote.socket_path), SANDBOX_SOCKET,
-            "--ro-bind", str(CLIENT_SCRIPT), SANDBOX_CLIENT]
+def bwrap_binds() -> list[str]:
+    """bubblewrap options that put the client script into a sandbox, read-only (the zygote's socket stays out)."""
+    return ["--perms", "0755", "--dir", SANDBOX_DIR, "--ro-bind", str(CLIENT_SCRIPT), SANDBOX_CLIENT]
 
 
 # -- the zygote itself ----------------------------------------------------------------------------------
@@ -196,20 +240,31 @@ def serve(listener: socket.socket) -> None:
             return  # the owner is gone
         if listener not in ready:
             continue
-        conn, _ = listener.accept()
-        if len(managers) >= MAX_MANAGERS:  # a kernel flooding the socket only makes others start cold
-            conn.sendall(b"refused busy\n")
-        else:
+        conn, _ = listener.accept()  # the grading process, with one launch's listening socket
+        _, fds, _, _ = socket.recv_fds(conn, 64, 1)
+        if len(managers) < MAX_MANAGERS and len(fds) == 1:  # else the launch's client starts cold
             manager = os.fork()
             if manager == 0:
                 try:
                     listener.close()
+                    conn.close()
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    _manage(conn)
+                    _manage(_accept_client(socket.socket(fileno=fds[0])))
                 finally:
                     os._exit(0)
             managers.add(manager)
+        for fd in fds:
+            os.close(fd)
         conn.close()
+
+
+def _accept_client(launch: socket.socket) -> socket.socket:
+    """The one client of a launch's socket, which then closes: nobody else connects to it later."""
+    with launch:
+        launch.settimeout(CONNECT_SECONDS)
+        conn, _ = launch.accept()
+    conn.settimeout(None)
+    return conn
 
 
 def _reap(managers: set[int]) -> None:
@@ -226,12 +281,13 @@ def _manage(conn: socket.socket) -> None:
     conn.settimeout(REQUEST_SECONDS)
     message, fds, _, _ = socket.recv_fds(conn, 65536, 3)
     conn.settimeout(None)
-    pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
     try:
         request = json.loads(message)
         if len(fds) != 3:
             raise ValueError("expected stdin, stdout and stderr")
-        peer = Confinement(pid)
+        pidfd = peer_pidfd(conn)
+        peer = Confinement(pidfd)
+        os.close(pidfd)
         peer.check_memory(own_data_bytes())
         syscalls.enter_namespace(peer.namespaces.pop("pid"), CLONE_NEWPID)  # our next child is born in the sandbox
         report_read, report_write = os.pipe()

@@ -17,15 +17,23 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from autograde.config import MAX_PROCESSES, Limits
 from autograde.grading.execute import LimitedKernelManager
-from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, bubblewrap, limits_config, zygote
-from autograde.sandbox.bubblewrap import NOBODY, bwrap_status
+from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, bubblewrap, limits_config, warm, zygote
+from autograde.sandbox.bubblewrap import bwrap_status
 from autograde.sandbox.cgroups import cgroups_writable, own_cgroup
+from autograde.sandbox.kernel_user import FIRST_UID, SLOTS
 from tests.support.processes import alive
 from tests.support.requirements import requires
 
 pytestmark = pytest.mark.slow
 needs_bwrap = requires(bwrap_status()[0] is not None, bwrap_status()[1])
 needs_cgroups = requires(cgroups_writable(), "cgroup v1 memory/pids not writable")
+# Limits that hold for all of a kernel's processes together: cgroups, or (as root) a uid of its own and the memory watch.
+needs_kernel_limits = requires(cgroups_writable() or os.geteuid() == 0, "no writable cgroup and not root")
+
+
+def kernel_uid(uid: int) -> bool:
+    """Whether ``uid`` is one a kernel has to itself (root grades: each kernel its own, never ours)."""
+    return FIRST_UID <= uid < FIRST_UID + SLOTS
 
 
 def run_cells(sources: list[str], scratch: Path, limits: Limits = Limits(), **manager_options):
@@ -39,8 +47,7 @@ def run_cells(sources: list[str], scratch: Path, limits: Limits = Limits(), **ma
     original = client.on_cell_complete  # remember the kernel's host processes while it runs
 
     def remember(**kwargs):
-        if km._cgroup is not None:
-            seen.update(km._cgroup.pids())
+        seen.update(km.sandbox_pids())
         return original(**kwargs) if original else None
 
     client.on_cell_complete = remember
@@ -109,7 +116,7 @@ def test_kernel_sees_only_its_scratch_dir(tmp_path, monkeypatch):
     result = json.loads(stdout(nb.cells[0]))
     assert km.sandboxed
     if os.geteuid() == 0:
-        assert result["uid"] == NOBODY
+        assert kernel_uid(result["uid"])
     assert result["cwd"] == str(scratch) and result["answer"] == "mine"
     assert result["see"] == {str(secret): False, str(gradebook): False, str(host_tmp): False}
     assert result["course"] == ["submitted"]  # only the way down to the scratch directory
@@ -151,25 +158,48 @@ def test_memory_bomb_is_stopped(tmp_path):
 
 
 @needs_bwrap
-@needs_cgroups
-def test_memory_spread_over_processes_hits_the_cgroup(tmp_path):
+@needs_kernel_limits
+def test_memory_spread_over_processes_is_contained(tmp_path):
     limits = Limits(memory_bytes=400 << 20, max_processes=64)
     cell = """
         import subprocess, sys
-        hog = "import time\\nx = b'y' * (300 << 20)\\ntime.sleep(3)"
-        children = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(3)]
+        hog = "import time\\nx = b'y' * (150 << 20)\\ntime.sleep(3)"
+        children = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(6)]
         codes = [child.wait(timeout=60) for child in children]
         print(codes)
     """
-    nb, km, error, seen = run_cells([cell], tmp_path, limits)
+    nb, km, error, seen = run_cells([cell, "print('alive')"], tmp_path, limits)
     notes = km.resource_notes()
-    # Each child stays under RLIMIT_DATA; together they pass the cgroup limit and the kernel's OOM killer acts.
+    # Each child stays under RLIMIT_DATA; together they pass the kernel's limit, and the biggest are killed (by the
+    # cgroup's OOM killer, or without cgroups by the memory watch) until the rest fit: the kernel itself lives on.
     assert any("memory limit" in note for note in notes), (notes, nb.cells[0].outputs, error)
+    codes = eval(stdout(nb.cells[0]))
+    assert -9 in codes and 0 in codes, codes
+    assert stdout(nb.cells[1]) == "alive\n"
     assert_gone(seen)
 
 
 @needs_bwrap
-@needs_cgroups
+@needs_kernel_limits
+def test_files_in_tmp_count_as_memory(tmp_path):
+    limits = Limits(memory_bytes=400 << 20, max_processes=64)  # /tmp and /dev/shm: 100 MiB each
+    cell = """
+        import subprocess, sys
+        for folder in ("/tmp", "/dev/shm"):
+            with open(folder + "/hoard", "wb") as hoard:
+                hoard.write(b"x" * (90 << 20))
+        hog = "import time\\nx = b'y' * (250 << 20)\\ntime.sleep(3)"
+        print(subprocess.run([sys.executable, "-c", hog]).returncode)
+    """
+    nb, km, error, seen = run_cells([cell], tmp_path, limits)
+    # 180 MiB of files, the kernel and a 250 MiB child pass 400 MiB together: the child is killed.
+    assert stdout(nb.cells[0]).strip() == "-9", (nb.cells[0].outputs, km.resource_notes())
+    assert any("memory limit" in note for note in km.resource_notes()), km.resource_notes()
+    assert_gone(seen)
+
+
+@needs_bwrap
+@needs_kernel_limits
 def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
     limits = Limits(max_processes=64)
     cell = """
@@ -299,7 +329,9 @@ def test_warm_kernel_is_confined_exactly_like_a_cold_one(tmp_path):
     warm, warm_seen, _ = probe(tmp_path, "warm")
     assert not cold["warm"] and warm["warm"]  # the forked kernel has torch imported before any cell ran
     facts = warm["facts"]
-    assert facts["ids"][:3] == [NOBODY] * 3 and facts["capabilities"][2] == "0000000000000000"
+    uid = facts["ids"][0]
+    assert kernel_uid(uid) and facts["ids"][:3] == [uid] * 3 and facts["capabilities"][2] == "0000000000000000"
+    facts["ids"][:3] = cold["facts"]["ids"][:3]  # each kernel has a uid of its own
     assert facts["cwd"].endswith("/warm") and cold["facts"]["cwd"].endswith("/cold")
     facts["cwd"] = cold["facts"]["cwd"]
     # Expected differences: the client waits in the sandbox too, its socket and script are under /run,
@@ -334,7 +366,7 @@ def test_warm_kernels_share_no_state(tmp_path):
 @needs_warm
 def test_memory_limit_too_small_for_a_warm_kernel_starts_cold(tmp_path):
     result, seen, _ = probe(tmp_path, "small", Limits(memory_bytes=800 << 20))
-    assert not result["warm"] and result["facts"]["ids"][0] == NOBODY
+    assert not result["warm"] and kernel_uid(result["facts"]["ids"][0])
     assert_gone(seen)
 
 
@@ -368,30 +400,29 @@ def test_warm_kernel_holds_nothing_of_the_graders_environment(tmp_path, monkeypa
 
 
 ASK_THE_ZYGOTE = """
-    import glob, json, os, socket, time
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect("/run/course-zygote/zygote.sock")
-    probe = "import os; os.mkdir('/tmp/probe-%d' % os.getuid())"
-    request = {"argv": [f"--IPKernelApp.exec_lines={[probe]!r}", "-f", "/tmp/second-kernel.json"]}
-    socket.send_fds(conn, [json.dumps(request).encode() + b"\\n"], [0, 1, 2])
-    print(conn.makefile().readline().split()[0])
-    for _ in range(300):
-        if glob.glob("/tmp/probe-*"):
-            break
-        time.sleep(0.1)
-    print("probe:", glob.glob("/tmp/probe-*"))
-    conn.close()
+    import os, socket, sys, ipykernel.connect
+    launch = os.path.join(os.path.dirname(ipykernel.connect.get_connection_file()), "zygote.sock")
+    def attempt(path):
+        try:
+            socket.socket(socket.AF_UNIX).connect(path)
+            return "connected"
+        except OSError as error:
+            return type(error).__name__
+    print(json.dumps({"warm": "torch" in sys.modules, "launch": attempt(launch), "zygote": attempt(ZYGOTE),
+                      "run": os.listdir("/run/course-zygote")}))
 """
 
 
 @needs_bwrap
 @needs_warm
-def test_a_kernel_asking_the_zygote_gets_a_kernel_confined_like_itself(tmp_path):
-    nb, km, error, seen = run_cells([ASK_THE_ZYGOTE], tmp_path)
+def test_no_kernel_reaches_the_zygote(tmp_path):
+    shared = warm.warm_zygote(True, {})
+    assert shared is not None and oct(shared.socket_path.stat().st_mode)[-3:] == "600"
+    cell = "import json\nZYGOTE = " + repr(str(shared.socket_path)) + textwrap.dedent(ASK_THE_ZYGOTE)
+    nb, km, error, seen = run_cells([cell], tmp_path)
     assert error is None, error
-    lines = stdout(nb.cells[0]).splitlines()  # the second kernel's warnings may come in between
-    started, probe = lines[0], [line for line in lines if line.startswith("probe: ")][0][7:]
-    assert started == "started", lines
-    # The second kernel ran as nobody, in this sandbox: it wrote to this sandbox's private /tmp.
-    assert probe == str([f"/tmp/probe-{NOBODY}"])
+    # A warm kernel: its launch's socket was there, and closed once the client connected; the zygote's own
+    # socket is in no sandbox, neither where the host has it nor where the client script is.
+    assert json.loads(stdout(nb.cells[0])) == {"warm": True, "launch": "ConnectionRefusedError",
+                                               "zygote": "FileNotFoundError", "run": ["warm_client.py"]}
     assert_gone(seen)
