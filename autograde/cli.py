@@ -10,6 +10,8 @@ import importlib
 import sys
 from pathlib import Path
 
+from autograde.errors import CourseError
+
 # Subcommand name -> (module that implements it: ``add_arguments(parser)``, ``run(args) -> int``; one-line help).
 # The help lives here so that listing the subcommands imports none of them.
 COMMANDS = {
@@ -33,13 +35,13 @@ def course_root(explicit: str | None) -> Path:
     if explicit:
         root = Path(explicit).resolve()
         if not (root / "nbgrader_config.py").exists():
-            raise SystemExit(f"course: {root} has no nbgrader_config.py; pass --course with a course directory")
+            raise CourseError(f"course: {root} has no nbgrader_config.py; pass --course with a course directory")
         return root
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "nbgrader_config.py").exists():
             return folder
-    raise SystemExit("course: no nbgrader_config.py here or above; run inside a course directory or pass --course DIR")
+    raise CourseError("course: no nbgrader_config.py here or above; run inside a course directory or pass --course DIR")
 
 
 def chosen_command(argv: list[str]) -> str | None:
@@ -61,7 +63,7 @@ def load(name: str, module_name: str):
         if (error.name or "").partition(".")[0] in ("autograde", "course"):
             raise  # our own bug, not an installation problem
         extra = "pdf" if name == "pdf" else "grading"
-        raise SystemExit(f"course {name} needs the Python package {error.name!r}, which is not installed here; "
+        raise CourseError(f"course {name} needs the Python package {error.name!r}, which is not installed here; "
                          f"install it with: pip install -e '.[{extra}]' (or pip install 'course-dl[{extra}]')")
 
 
@@ -82,10 +84,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+def dispatch(argv: list[str]) -> int:
+    """Run the subcommand ``argv`` names; its exit code. A problem the user can fix raises CourseError."""
     args = build_parser(chosen_command(argv)).parse_args(argv)
     return int(args.module.run(args) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``course`` command: the one place where a CourseError becomes a message and an exit code."""
+    try:
+        return dispatch(sys.argv[1:] if argv is None else list(argv))
+    except CourseError as error:
+        print(error, file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":

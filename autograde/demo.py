@@ -26,6 +26,7 @@ from autograde.lms.demo_export import brightspace_export
 from autograde.lms.export import export
 from autograde.report import summary_table, write_report
 from autograde.similarity import similarity, top_pairs
+from autograde.errors import CourseError
 
 BUNDLED = Path(__file__).resolve().parents[1]  # the repository: nbgrader_config.py + notebooks/
 DEFAULT_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop",
@@ -36,11 +37,11 @@ MARKER = ".course-demo"  # marks a folder this command made, so a re-run may rep
 def copy_course(out: Path, bundled: Path = BUNDLED) -> Path:
     """A fresh copy of the bundled course in ``out`` (replacing an earlier demo there, never other files)."""
     if not (bundled / "nbgrader_config.py").exists() or not (bundled / "notebooks").is_dir():
-        raise SystemExit(f"course demo: no bundled course at {bundled} (nbgrader_config.py and notebooks/); "
+        raise CourseError(f"course demo: no bundled course at {bundled} (nbgrader_config.py and notebooks/); "
                          "run it from a clone of the repository installed with `pip install -e .[grading]`")
     if out.exists():
         if not (out / MARKER).exists() and any(out.iterdir()):
-            raise SystemExit(f"course demo: {out} exists and is not an earlier demo; pick another --out")
+            raise CourseError(f"course demo: {out} exists and is not an earlier demo; pick another --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
     shutil.copy(bundled / "nbgrader_config.py", out / "nbgrader_config.py")
@@ -78,12 +79,12 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
 
     available = source_assignments(course_directory(course))
     if not available:
-        raise SystemExit(f"course demo: the bundled course has no chapters (no notebooks/NN-*/ folders with a "
+        raise CourseError(f"course demo: the bundled course has no chapters (no notebooks/NN-*/ folders with a "
                          f"notebook in {bundled / 'notebooks'}); add a chapter first")
     chosen = assignments or available[:1]
     missing = [a for a in chosen if a not in available]
     if missing:
-        raise SystemExit(f"course demo: no chapter {missing}; available: {available}")
+        raise CourseError(f"course demo: no chapter {missing}; available: {available}")
     print(f"[1/7] copied the course to {course}; generating student versions of {', '.join(available)}")
     generate(course, available)
     lines = []

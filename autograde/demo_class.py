@@ -16,6 +16,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograde.cells import grade_id, is_solution
+from autograde.errors import CourseError
 
 
 def _written_code(nb: NotebookNode) -> list[NotebookNode]:
@@ -150,7 +151,7 @@ def make_class(course: Path, assignment: str, kinds: list[str], source_dir: str 
     course = Path(course)
     sources = sorted((course / source_dir / assignment).glob("*.ipynb"))
     if not sources:
-        raise SystemExit(f"no source notebooks in {course / source_dir / assignment}")
+        raise CourseError(f"no source notebooks in {course / source_dir / assignment}")
     students = {}
     for number, kind in enumerate(kinds, 1):
         if kind not in KINDS:

@@ -33,6 +33,7 @@ from traitlets.config import Config, Configurable
 from autograde.course_dir import course_directory, in_course, load_config
 from autograde.grading.score import is_pending
 from autograde.progress_output import OneLineProgressBars
+from autograde.errors import CourseError
 
 HIDDEN_NOTE = "# (hidden tests ran here; their code and output are not shown)"
 FAILED_NOTE = "a test in this cell failed"
@@ -181,7 +182,7 @@ def write_feedback(coursedir: CourseDirectory, assignment: str, student: str | N
     """nbgrader's GenerateFeedback for ``assignment`` in ``coursedir`` (see ``_feedback_course``); the pages."""
     autograded = Path(coursedir.root) / coursedir.autograded_directory
     if not any(autograded.glob(f"*/{assignment}/*.ipynb")):
-        raise SystemExit(f"course feedback: nothing autograded for {assignment!r} in {autograded}; "
+        raise CourseError(f"course feedback: nothing autograded for {assignment!r} in {autograded}; "
                          f"run `course grade {assignment}` first")
     with in_course(Path(coursedir.root)):
         converter = GenerateFeedback(coursedir=coursedir, config=coursedir.config)
@@ -214,7 +215,7 @@ def check_pending(coursedir: CourseDirectory, assignment: str, student: str | No
         return
     shown = ", ".join(waiting[:5]) + (f" and {len(waiting) - 5} more" if len(waiting) > 5 else "")
     if CourseFeedback(config=coursedir.config).refuse_while_pending:
-        raise SystemExit(f"course feedback: {len(waiting)} answer(s) await a grader ({shown}); grade them in the "
+        raise CourseError(f"course feedback: {len(waiting)} answer(s) await a grader ({shown}); grade them in the "
                          "formgrader first (this course sets c.CourseFeedback.refuse_while_pending = True)")
     print(f"warning: {len(waiting)} answer(s) await a grader ({shown}); the pages say so and their totals count "
           "only what is graded so far. Grade them in the formgrader before sending the pages out.", file=sys.stderr)

@@ -15,6 +15,7 @@ import nbformat
 
 from autograde.check.metadata_lint import nbgrader_problems
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
+from autograde.errors import CourseError
 
 if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
@@ -55,10 +56,10 @@ def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
     available = source_assignments(coursedir)
     wanted = list(assignments or available)
     if not wanted:
-        raise SystemExit(f"course generate: no assignments in {source}/; add a folder with a source notebook there")
+        raise CourseError(f"course generate: no assignments in {source}/; add a folder with a source notebook there")
     unknown = [a for a in wanted if a not in available]
     if unknown:
-        raise SystemExit(f"course generate: no source notebooks for {unknown}; available: {available}")
+        raise CourseError(f"course generate: no source notebooks for {unknown}; available: {available}")
     from nbgrader.apps import NbGraderAPI
 
     api = NbGraderAPI(coursedir=coursedir, config=config)
@@ -71,7 +72,7 @@ def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
                 for problem in nbgrader_problems(nbformat.read(path, as_version=4)):  # accepted, but generated wrong
                     print(f"course generate: warning: {assignment}/{path.name}: {problem}", file=sys.stderr)
     if failed:
-        raise SystemExit("course generate: nbgrader refused to generate:\n" + "\n".join(failed))
+        raise CourseError("course generate: nbgrader refused to generate:\n" + "\n".join(failed))
     return wanted
 
 

@@ -17,6 +17,7 @@ from autograde.grading.score import cell_scores  # noqa: E402
 from autograde.grading.status import Status  # noqa: E402
 from autograde.lms.report_rows import with_roster  # noqa: E402
 from autograde.pages import figure_png, render, table  # noqa: E402
+from autograde.errors import CourseError
 
 
 def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -26,7 +27,7 @@ def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame
     coursedir = course_directory(root, assignment, config)
     cells = pd.DataFrame(cell_scores(coursedir.db_url, coursedir.course_id, assignment))
     if cells.empty:
-        raise SystemExit(f"course report: no grades for {assignment!r} in the gradebook; run `course grade {assignment}` first")
+        raise CourseError(f"course report: no grades for {assignment!r} in the gradebook; run `course grade {assignment}` first")
     records = read_records(root, assignment)
     results = pd.DataFrame(records) if records else pd.DataFrame(
         columns=["student", "notebook", "status", "reason", "duration", "attempts"])

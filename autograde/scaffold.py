@@ -18,6 +18,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograde.course_dir import course_directory, load_config
+from autograde.errors import CourseError
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a folder name nbgrader and a shell both take as it is
 
@@ -138,12 +139,12 @@ def scaffold_notebook(name: str) -> NotebookNode:
 def new_assignment(root: Path, name: str) -> Path:
     """Write the scaffold to ``SOURCE/name/name.ipynb`` in course ``root``; refuses to overwrite anything."""
     if not NAME.fullmatch(name):
-        raise SystemExit(f"course new: {name!r} is not a usable assignment name; use letters, digits, '-', '_' "
+        raise CourseError(f"course new: {name!r} is not a usable assignment name; use letters, digits, '-', '_' "
                          "and '.', starting with a letter or digit (e.g. 10-early-stopping)")
     source = Path(root) / course_directory(root, config=load_config(root)).source_directory
     folder = source / name
     if folder.exists():
-        raise SystemExit(f"course new: {folder} already exists; pick another name, or delete that folder first")
+        raise CourseError(f"course new: {folder} already exists; pick another name, or delete that folder first")
     folder.mkdir(parents=True)
     path = folder / f"{name}.ipynb"
     with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as handle:

@@ -36,6 +36,7 @@ from nbgrader.preprocessors import ClearSolutions  # noqa: E402
 from autograde.cells import grade_id, is_solution  # noqa: E402
 from autograde.course_dir import course_directory, load_config, report_dir, submitted_students  # noqa: E402
 from autograde.pages import png, render, table  # noqa: E402
+from autograde.errors import CourseError
 
 NOISE = defaults.NOISE_THRESHOLD  # shortest match that counts, in tokenized characters (copydetect's 25)
 THRESHOLD = 0.5  # flag a pair when half of one student's answer to a task is found in the other's
@@ -113,7 +114,7 @@ def collect_answers(root: Path, assignment: str) -> Answers:
     coursedir = course_directory(root, assignment, config)
     sources = sorted((Path(coursedir.root) / coursedir.source_directory / assignment).glob("*.ipynb"))
     if not sources:
-        raise SystemExit(f"course similarity: no source notebooks in "
+        raise CourseError(f"course similarity: no source notebooks in "
                          f"{Path(coursedir.root) / coursedir.source_directory / assignment}; check the assignment name")
     found = Answers(students=submitted_students(coursedir, assignment))
     clear = ClearSolutions(config=config)  # the course's own code stub, as `course generate` releases it
@@ -352,7 +353,7 @@ def run(args: argparse.Namespace) -> int:
     from autograde.cli import course_root
 
     if not 0 < args.threshold <= 1:
-        raise SystemExit(f"course similarity: --threshold must be in (0, 1], got {args.threshold}")
+        raise CourseError(f"course similarity: --threshold must be in (0, 1], got {args.threshold}")
     result, paths = similarity(course_root(args.course), args.assignment, args.threshold,
                                Path(args.out) if args.out else None, args.count_solution)
     print(f"{result.line()}; wrote {paths['html']}, {paths['csv'].name}, {paths['heatmap'].name}")

@@ -1,5 +1,6 @@
 """The shape ARCHITECTURE.md promises: short functions, no private names imported across modules,
-no test importing from conftest or from another test module, and a zygote that imports no Jupyter."""
+no test importing from conftest or from another test module, no SystemExit outside cli.py, and a zygote
+that imports no Jupyter."""
 from __future__ import annotations
 
 import ast
@@ -41,12 +42,30 @@ def imports_across(root: Path) -> list[str]:
     return found
 
 
+def exits_outside_the_command(root: Path) -> list[str]:
+    """``SystemExit`` raised (or named) in the packages anywhere but ``autograde/cli.py``."""
+    found = []
+    for path in python_files(root, *PACKAGES):
+        if path.relative_to(root) == Path("autograde/cli.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Name) and node.id == "SystemExit":
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
 def test_no_function_is_longer_than_fifty_lines():
     assert long_functions(REPO) == [], "split these into named steps"
 
 
 def test_no_private_name_or_test_module_is_imported_across_modules():
     assert imports_across(REPO) == [], "make the name public, or move shared test code to tests/support/"
+
+
+def test_only_the_command_line_exits():
+    """Library code raises CourseError with the message a user needs; cli.main alone turns it into an exit code,
+    so grade(), similarity() and the rest can be called from a notebook or a server extension."""
+    assert exits_outside_the_command(REPO) == [], "raise autograde.errors.CourseError instead"
 
 
 def test_the_zygote_imports_no_jupyter_machinery():

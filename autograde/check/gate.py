@@ -49,6 +49,7 @@ from autograde.grading.pool import ExecuteSettings, run_local
 from autograde.grading.prepare import Job, Reference, Submission, make_autograder, prepare_submission
 from autograde.grading.score import cell_scores, score_notebook
 from autograde.sandbox import choose_kernel_manager
+from autograde.errors import CourseError
 
 if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
@@ -229,7 +230,7 @@ def _wanted_assignments(root: Path, assignments: list[str] | None) -> list[str]:
     wanted = list(assignments or available)
     unknown = [a for a in wanted if a not in available]
     if not wanted or unknown:
-        raise SystemExit(f"course check: no source notebooks for {unknown or 'any assignment'} in "
+        raise CourseError(f"course check: no source notebooks for {unknown or 'any assignment'} in "
                          f"{Path(coursedir.root) / coursedir.source_directory}; available: {available}")
     return wanted
 
@@ -482,9 +483,9 @@ def run(args: argparse.Namespace) -> int:
 
     root = course_root(args.course)
     if args.workers is not None and args.workers < 1:
-        raise SystemExit(f"course check: --workers must be at least 1, got {args.workers}")
+        raise CourseError(f"course check: --workers must be at least 1, got {args.workers}")
     if args.max_mutants < 0:
-        raise SystemExit(f"course check: --max-mutants must be 0 or more, got {args.max_mutants}")
+        raise CourseError(f"course check: --max-mutants must be 0 or more, got {args.max_mutants}")
     settings = CheckSettings(max_mutants=args.max_mutants or None, mutate=args.max_mutants > 0,
                              mutant_timeout=args.mutant_timeout, time_limit=args.time_limit,
                              kernel_manager_class=args.kernel_manager)

@@ -41,6 +41,7 @@ from autograde.grading.transaction import StudentTransaction, is_pending
 from autograde.lms.groups import share_grades
 from autograde.sandbox import choose_kernel_manager
 from autograde.sandbox.zygote import PRELOAD
+from autograde.errors import CourseError
 
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,
@@ -87,10 +88,10 @@ def _chosen_students(coursedir: CourseDirectory, assignment: str, only: list[str
     if only:
         unknown = sorted(set(only) - set(students))
         if unknown:
-            raise SystemExit(f"course grade: no submission of {assignment} from {', '.join(unknown)} in {submitted}")
+            raise CourseError(f"course grade: no submission of {assignment} from {', '.join(unknown)} in {submitted}")
         students = [s for s in students if s in only]
     if not students:
-        raise SystemExit(f"course grade: no submissions in {submitted}/<student>/{assignment}/; "
+        raise CourseError(f"course grade: no submissions in {submitted}/<student>/{assignment}/; "
                          f"collect them first (nbgrader's layout)")
     return students
 
@@ -125,14 +126,14 @@ def _check_gradebook(coursedir, assignment: str) -> list[str]:
             try:
                 found = gb.find_assignment(assignment)
             except MissingEntry:
-                raise SystemExit(f"course grade: assignment {assignment!r} is not in the gradebook; "
+                raise CourseError(f"course grade: assignment {assignment!r} is not in the gradebook; "
                                  f"run `course generate {assignment}` first") from None
             names = sorted(nb.name for nb in found.notebooks)
             # Write the assignment's row with its own value: fails now, before any work, if writes will.
             gb.db.execute(update(Assignment).where(Assignment.id == found.id).values(name=found.name))
             gb.db.commit()
     except SQLAlchemyError as error:
-        raise SystemExit(f"course grade: the gradebook {coursedir.db_url} cannot be written "
+        raise CourseError(f"course grade: the gradebook {coursedir.db_url} cannot be written "
                          f"({getattr(error, 'orig', error)}); nothing was graded. Close any program holding it "
                          f"(an open sqlite3 shell, a formgrader that is saving), check that the file and its folder "
                          f"are writable, then run the command again.") from None
@@ -348,9 +349,9 @@ def run(args: argparse.Namespace) -> int:
 
     root = course_root(args.course)
     if args.workers is not None and args.workers < 1:
-        raise SystemExit(f"course grade: --workers must be at least 1, got {args.workers}")
+        raise CourseError(f"course grade: --workers must be at least 1, got {args.workers}")
     if os.environ.get("COURSE_COLD_START"):
-        raise SystemExit("course grade: COURSE_COLD_START is no longer read; use --cold-start (or "
+        raise CourseError("course grade: COURSE_COLD_START is no longer read; use --cold-start (or "
                          "c.SandboxKernelManager.warm_start = False in nbgrader_config.py, which nbgrader autograde "
                          "reads too), and unset the variable")
     try:
@@ -359,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
                                max_processes=args.max_processes,
                                output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb is not None else None)
     except ValueError as error:
-        raise SystemExit(f"course grade: {error}; give a positive number") from None
+        raise CourseError(f"course grade: {error}; give a positive number") from None
     summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler, limits=limits,
                     force=args.force, kernel_manager_class=args.kernel_manager,
                     require_sandbox=args.require_sandbox, cold_start=True if args.cold_start else None,

@@ -28,6 +28,7 @@ from autograde.lms.notebooks import assignment_cells
 from autograde.lms.placement import Planned, owner, person_from_name, plan
 from autograde.lms.roster import RosterError, grade_item, read_roster, save_students
 from autograde.lms.state import LmsState, load_state, save_state
+from autograde.errors import CourseError
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Collected:
 def unpack(export: Path, lms: str, workdir: Path, coursedir) -> tuple[list[Path], LmsCollector]:
     """Every file of the export, unpacked by nbgrader's ZipCollectApp into ``workdir``; the LMS's collector."""
     if not export.exists():
-        raise SystemExit(f"course collect: {export} does not exist; give the zip (or its unpacked folder) "
+        raise CourseError(f"course collect: {export} does not exist; give the zip (or its unpacked folder) "
                          f"of the LMS's \"download all submissions\"")
     archive = workdir / "archive"
     if export.is_dir():
@@ -78,7 +79,7 @@ def read_class(state: LmsState, assignment: str, roster: Path | None, groups: Pa
             state.groups, notes = resolve_groups(read_groups(groups), state.people)
             return notes
     except RosterError as error:
-        raise SystemExit(f"course collect: {error}") from None
+        raise CourseError(f"course collect: {error}") from None
     return []
 
 
@@ -139,7 +140,7 @@ def collect(root: Path, assignment: str, export: Path, lms: str, roster: Path | 
     expected = assignment_cells(coursedir.db_url, coursedir.course_id, assignment)
     state = load_state(root, assignment) or LmsState(lms)
     if state.lms != lms:
-        raise SystemExit(f"course collect: {assignment} was collected from {state.lms}, not {lms}; "
+        raise CourseError(f"course collect: {assignment} was collected from {state.lms}, not {lms}; "
                          f"delete {root}/reports/{assignment}/lms.json to start over")
     done = Collected(state)
     group_notes = read_class(state, assignment, roster, groups)

@@ -36,6 +36,7 @@ from autograde.lms.atomic import write_text
 from autograde.lms.groups import share_grades
 from autograde.lms.roster import Person
 from autograde.lms.state import LmsState, load_state
+from autograde.errors import CourseError
 
 
 class ExportRefused(Exception):
@@ -174,7 +175,7 @@ def export(root: Path, assignment: str, lms: str, to: Path | None = None, item: 
     root = Path(root).resolve()
     state = load_state(root, assignment)
     if state is not None and state.lms != lms:
-        raise SystemExit(f"course export: {assignment} was collected from {state.lms}; export with --lms {state.lms}")
+        raise CourseError(f"course export: {assignment} was collected from {state.lms}; export with --lms {state.lms}")
     share_grades(root, assignment, state)  # manual grades given since `course grade` reach every group member
     coursedir = course_directory(root, assignment)
     to = Path(to) if to else report_dir(root, assignment) / f"{lms}-grades.csv"
@@ -184,7 +185,7 @@ def export(root: Path, assignment: str, lms: str, to: Path | None = None, item: 
         try:
             plugin.export(gb)
         except ExportRefused as why:
-            raise SystemExit(f"course export: nothing written. {why}") from None
+            raise CourseError(f"course export: nothing written. {why}") from None
     return to, plugin.written
 
 

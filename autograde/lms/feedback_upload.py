@@ -20,6 +20,7 @@ from autograde.course_dir import report_dir
 from autograde.lms.atomic import replace_folder
 from autograde.lms.roster import Person
 from autograde.lms.state import LmsState
+from autograde.errors import CourseError
 
 
 def upload_name(lms: str, person: Person, page: str) -> str:
@@ -62,7 +63,7 @@ def lms_feedback(root: Path, assignment: str, lms: str, pages: list[Path] | None
 
     state = load_state(root, assignment) or LmsState(lms)
     if state.lms != lms:
-        raise SystemExit(f"course feedback: {assignment} was collected from {state.lms}; use --lms {state.lms}")
+        raise CourseError(f"course feedback: {assignment} was collected from {state.lms}; use --lms {state.lms}")
     if pages is None:
         share_grades(root, assignment, state)
         return ""

@@ -7,6 +7,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograde.cells import grade_id
+from autograde.errors import CourseError
 
 
 def assignment_cells(db_url: str, course_id: str, assignment: str) -> dict[str, set[str]]:
@@ -15,7 +16,7 @@ def assignment_cells(db_url: str, course_id: str, assignment: str) -> dict[str, 
         try:
             found = gb.find_assignment(assignment)
         except MissingEntry:
-            raise SystemExit(f"course collect: assignment {assignment!r} is not in the gradebook; "
+            raise CourseError(f"course collect: assignment {assignment!r} is not in the gradebook; "
                              f"run `course generate {assignment}` first") from None
         return {nb.name: {cell.name for cell in nb.source_cells} for nb in found.notebooks}
 

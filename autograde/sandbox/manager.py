@@ -37,6 +37,7 @@ from autograde.sandbox.cgroups import Cgroup, cgroups_writable, new_cgroup
 from autograde.sandbox.kernel_user import KernelUser
 from autograde.sandbox.memory_watch import MemoryWatch
 from autograde.sandbox.output_budget import OutputBudget, SandboxKernelClient
+from autograde.errors import CourseError
 
 log = logging.getLogger(__name__)
 SHARED_LIMITS = ("SANDBOX LIMITS SHARED: no writable cgroup and not root, so a kernel's memory limit holds per "
@@ -309,7 +310,7 @@ def choose_kernel_manager(required: bool, command: str) -> str:
     or says loudly once that only the limits apply. ``course grade`` and ``course check`` both ask here."""
     path, why = bubblewrap.bwrap_status()
     if path is None and required:
-        raise SystemExit(f"course {command}: the sandbox is required, but {why}")
+        raise CourseError(f"course {command}: the sandbox is required, but {why}")
     if path is None:
         print(f"course {command}: WARNING: SANDBOX OFF: {why}. Notebooks run with your rights, under limits only.")
     strict = StrictSandboxKernelManager if required else SandboxKernelManager

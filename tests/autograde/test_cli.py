@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from autograde import cli
+from autograde.errors import CourseError
 
 LIST_AND_REPORT_IMPORTS = """
 import sys
@@ -17,7 +18,7 @@ try:
 except SystemExit:
     pass
 heavy = ('autograde.', 'nbgrader', 'torch', 'nbconvert')
-print('IMPORTED', sorted(name for name in sys.modules if name.startswith(heavy) and name != 'autograde.cli'))
+print('IMPORTED', sorted(name for name in sys.modules if name.startswith(heavy) and name not in ('autograde.cli', 'autograde.errors')))
 """
 
 
@@ -54,3 +55,12 @@ def test_an_unknown_subcommand_is_named(capsys):
     with pytest.raises(SystemExit):
         cli.main(["grades"])
     assert "invalid choice: 'grades'" in capsys.readouterr().err
+
+
+def test_a_course_error_is_a_message_and_exit_code_1_not_a_traceback(tmp_path, capsys):
+    missing = tmp_path / "no-course-here"
+    missing.mkdir()
+    with pytest.raises(CourseError, match="has no nbgrader_config.py"):
+        cli.dispatch(["--course", str(missing), "report", "ps1"])
+    assert cli.main(["--course", str(missing), "report", "ps1"]) == 1
+    assert capsys.readouterr().err.strip() == f"course: {missing} has no nbgrader_config.py; pass --course with a course directory"

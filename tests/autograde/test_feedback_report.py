@@ -6,6 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from autograde.errors import CourseError
 from autograde.cli import main
 from autograde.demo import DEFAULT_KINDS, demo
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course, nbgrader
@@ -93,12 +94,12 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     # A second run replaces its own earlier demo but never a folder it did not make.
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("keep me")
-    with pytest.raises(SystemExit, match="not an earlier demo"):
+    with pytest.raises(CourseError, match="not an earlier demo"):
         demo(tmp_path / "mine", bundled=_bundled(tmp_path / "x", True))
 
 
 def test_demo_without_chapters_fails_clearly(tmp_path):
-    with pytest.raises(SystemExit, match="no chapters"):
+    with pytest.raises(CourseError, match="no chapters"):
         demo(tmp_path / "demo", bundled=_bundled(tmp_path, False))
 
 

@@ -15,8 +15,9 @@ import sys
 import nbformat
 import pytest
 
+from autograde.errors import CourseError
 from autograde import pdf
-from autograde.cli import main
+from autograde.cli import dispatch, main
 from autograde.demo_class import write_submission
 from tests.support.browser import ARTIFACTS, jupyter_server, offline_page, read_page
 from tests.support.grading_course import add_class, make_course, nbgrader
@@ -122,8 +123,8 @@ def test_course_feedback_refuses_while_answers_wait_when_the_course_says_so(writ
     config.write_text(original + "\nc.CourseFeedback.refuse_while_pending = True\n")
     shutil.rmtree(written_class / "feedback", ignore_errors=True)
     try:
-        with pytest.raises(SystemExit, match=r"3 answer\(s\) await a grader .*refuse_while_pending"):
-            main(["--course", str(written_class), "feedback", ASSIGNMENT])
+        with pytest.raises(CourseError, match=r"3 answer\(s\) await a grader .*refuse_while_pending"):
+            dispatch(["--course", str(written_class), "feedback", ASSIGNMENT])
     finally:
         config.write_text(original)
     assert not (written_class / "feedback").exists()  # nothing half-written

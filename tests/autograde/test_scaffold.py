@@ -5,6 +5,7 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
+from autograde.errors import CourseError
 from autograde import cli
 from autograde.cells import is_answer, is_test, nbgrader_metadata
 from tests.support.authoring import write_course
@@ -30,9 +31,9 @@ def test_new_refuses_to_overwrite_or_a_bad_name(tmp_path):
     course = write_course(tmp_path)
     cli.main(["--course", str(course), "new", "a1"])
     before = (course / "notebooks" / "a1" / "a1.ipynb").read_text()
-    with pytest.raises(SystemExit, match="already exists; pick another name"):
-        cli.main(["--course", str(course), "new", "a1"])
+    with pytest.raises(CourseError, match="already exists; pick another name"):
+        cli.dispatch(["--course", str(course), "new", "a1"])
     assert (course / "notebooks" / "a1" / "a1.ipynb").read_text() == before
-    with pytest.raises(SystemExit, match="is not a usable assignment name"):
-        cli.main(["--course", str(course), "new", "my assignment"])
+    with pytest.raises(CourseError, match="is not a usable assignment name"):
+        cli.dispatch(["--course", str(course), "new", "my assignment"])
     assert not (course / "notebooks" / "my assignment").exists()

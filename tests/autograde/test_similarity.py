@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from nbgrader.preprocessors import ClearSolutions
 
+from autograde.errors import CourseError
 from autograde.demo_class import disguise, make_class, write_submission
-from autograde.cli import main
+from autograde.cli import dispatch, main
 from autograde.course_dir import load_config
 from autograde.similarity import THRESHOLD, WHOLE, collect_answers, compare, similarity
 from tests.support.grading_course import ASSIGNMENT
@@ -218,8 +219,8 @@ def test_a_broken_notebook_is_reported_not_fatal(course, capsys):
     assert "zed/mini.ipynb" in page and "<mark" in page and "data:image/png;base64," in page
     assert (folder / "heatmap.png").read_bytes().startswith(b"\x89PNG")
     assert (folder / "answers" / ASSIGNMENT / "count_words" / "bob.py").read_text() == COPIED_COUNT
-    with pytest.raises(SystemExit, match="--threshold must be in"):
-        main(["--course", str(course), "similarity", ASSIGNMENT, "--threshold", "50"])
+    with pytest.raises(CourseError, match="--threshold must be in"):
+        dispatch(["--course", str(course), "similarity", ASSIGNMENT, "--threshold", "50"])
 
 
 def test_the_demo_pair_is_the_only_one_flagged(course):

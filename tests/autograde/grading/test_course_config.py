@@ -10,7 +10,8 @@ import sys
 import nbformat
 import pytest
 
-from autograde.cli import main
+from autograde.errors import CourseError
+from autograde.cli import dispatch, main
 from autograde.demo_class import reference, write_submission
 from tests.support.grading_course import ASSIGNMENT, make_course, nbgrader
 
@@ -58,11 +59,11 @@ def test_nonsense_limits_and_the_retired_variable_are_refused_before_anything_ru
     write_submission(course, ASSIGNMENT, "student-01", {ASSIGNMENT: nbformat.read(
         course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)})
     for option in (["--timeout", "-1"], ["--memory-mb", "0"], ["--notebook-timeout", "0"]):
-        with pytest.raises(SystemExit, match="must be positive"):
-            main(["--course", str(course), "grade", ASSIGNMENT, *option])
+        with pytest.raises(CourseError, match="must be positive"):
+            dispatch(["--course", str(course), "grade", ASSIGNMENT, *option])
     monkeypatch.setenv("COURSE_COLD_START", "1")
-    with pytest.raises(SystemExit, match="--cold-start"):
-        main(["--course", str(course), "grade", ASSIGNMENT])
+    with pytest.raises(CourseError, match="--cold-start"):
+        dispatch(["--course", str(course), "grade", ASSIGNMENT])
     assert not (course / "autograded").exists()
 
 
@@ -73,12 +74,12 @@ def test_a_course_that_requires_the_sandbox_is_not_graded_without_it(tmp_path, m
     write_submission(course, ASSIGNMENT, "student-01", {ASSIGNMENT: nbformat.read(
         course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)})
     monkeypatch.setattr("autograde.sandbox.bubblewrap.bwrap_status", lambda: (None, "bwrap hidden by this test"))
-    with pytest.raises(SystemExit, match="course grade: the sandbox is required, but bwrap hidden by this test"):
-        main(["--course", str(course), "grade", ASSIGNMENT])
+    with pytest.raises(CourseError, match="course grade: the sandbox is required, but bwrap hidden by this test"):
+        dispatch(["--course", str(course), "grade", ASSIGNMENT])
     assert not (course / "autograded").exists()
     # course check runs the instructor's notebooks and their mutants under the same policy
-    with pytest.raises(SystemExit, match="course check: the sandbox is required, but bwrap hidden by this test"):
-        main(["--course", str(course), "check", ASSIGNMENT, "--max-mutants", "0"])
+    with pytest.raises(CourseError, match="course check: the sandbox is required, but bwrap hidden by this test"):
+        dispatch(["--course", str(course), "check", ASSIGNMENT, "--max-mutants", "0"])
 
 
 def test_kernels_import_the_installed_library_when_the_course_folder_holds_a_copy(tmp_path):

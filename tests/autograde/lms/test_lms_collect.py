@@ -8,6 +8,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from autograde.errors import CourseError
 from autograde.lms.collect import collect, summary
 from autograde.lms.placement import NOT_GRADED
 from tests.support.paths import FIXTURES
@@ -87,7 +88,7 @@ def test_collect_again_adds_only_what_is_new_and_never_an_older_submission(cours
 def test_collect_from_another_lms_than_before_is_refused(course, tmp_path):
     export = brightspace(tmp_path / "export", {"Anna Müller - Dec 2, 2026 405 PM": {"mini.ipynb": notebook(CELLS)}})
     collect(course, "mini", export, "brightspace")
-    with pytest.raises(SystemExit, match="collected from brightspace, not canvas"):
+    with pytest.raises(CourseError, match="collected from brightspace, not canvas"):
         collect(course, "mini", export, "canvas")
 
 

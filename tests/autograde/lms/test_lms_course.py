@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograde.cli import main
+from autograde.errors import CourseError
+from autograde.cli import dispatch, main
 from tests.support.grading_course import ASSIGNMENT
 from tests.support.lms_class import ANNA, BEN, CHLOE, DAN, EVA, EXPORTS, FINN, GINA, make_lms_course
 
@@ -76,8 +77,8 @@ def test_from_the_lms_and_back(template, tmp_path, lms, capsys):
     assert not (submitted / ids[FINN]).exists()  # the group's submission is collected once
     assert (submitted / ids[DAN] / ASSIGNMENT / "mini.ipynb").exists()  # renamed, taken by its grade ids
     assert main([*args, "grade", ASSIGNMENT, "--workers", "2"]) == 0
-    with pytest.raises(SystemExit, match=rf"(?s)answers to grade by hand.*{ids[ANNA]} \(Anna Müller\): mini/explain"):
-        main([*args, "export", ASSIGNMENT, "--lms", lms])
+    with pytest.raises(CourseError, match=rf"(?s)answers to grade by hand.*{ids[ANNA]} \(Anna Müller\): mini/explain"):
+        dispatch([*args, "export", ASSIGNMENT, "--lms", lms])
     main([*args, "export", ASSIGNMENT, "--lms", lms, "--allow-pending", "-o", str(tmp_path / "partial.csv")])
     assert "PARTIAL" in capsys.readouterr().out
     assert ids[ANNA] in grade_by_hand(course)
