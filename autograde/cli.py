@@ -13,6 +13,7 @@ from pathlib import Path
 # Subcommand name -> (module that implements it: ``add_arguments(parser)``, ``run(args) -> int``; one-line help).
 # The help lives here so that listing the subcommands imports none of them.
 COMMANDS = {
+    "init": ("autograde.course_init", "add the sandbox and the hidden-test-hiding lines to a course's nbgrader_config.py"),
     "generate": ("autograde.generate", "make the student versions of assignments with nbgrader's generate step"),
     "check": ("autograde.check.gate", "test the tests of every assignment before release"),
     "grade": ("autograde.grading.grade", "autograde every submission of an assignment in parallel, sandboxed"),

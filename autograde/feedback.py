@@ -10,6 +10,7 @@ printed, displayed or raised. ``nbgrader_config.py`` puts the same step into nbg
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -20,6 +21,8 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from traitlets import List
+from traitlets.config import Config
+from traitlets.utils.importstring import import_item
 
 from autograde.course_dir import course_directory, in_course, load_config
 
@@ -52,6 +55,27 @@ class HideHiddenTests(ClearHiddenTests):
 def feedback_preprocessors() -> list[type]:
     """nbgrader's feedback steps with :class:`HideHiddenTests`; for ``c.GenerateFeedback.preprocessors``."""
     return [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+
+def hides_hidden_tests(config: Config) -> bool:
+    """Whether nbgrader's own feedback (``generate_feedback``, the formgrader's button) runs :class:`HideHiddenTests`
+    under ``config``, the course's loaded ``nbgrader_config.py`` (nbgrader's default shows every hidden test)."""
+    steps = config.GenerateFeedback.get("preprocessors", []) if "GenerateFeedback" in config else []
+    steps = [import_item(step) if isinstance(step, str) else step for step in steps]
+    return any(isinstance(step, type) and issubclass(step, HideHiddenTests) for step in steps)
+
+
+def warn_if_hidden_tests_leak(config: Config, command: str) -> bool:
+    """One loud block on stderr when nbgrader's feedback path would show hidden tests; whether it warned."""
+    if hides_hidden_tests(config):
+        return False
+    where = Path(config.CourseDirectory.get("root", ".")) / "nbgrader_config.py"
+    print(f"course {command}: WARNING: HIDDEN TESTS EXPOSED: {where} does not set\n"
+          f"  c.GenerateFeedback.preprocessors = feedback_preprocessors()\n"
+          f"  so `nbgrader generate_feedback` and the formgrader's \"Generate Feedback\" button write every hidden\n"
+          f"  test's code and output into the students' feedback pages (`course feedback` alone hides them).\n"
+          f"  Fix: course init {where.parent}", file=sys.stderr)
+    return True
 
 
 def feedback(root: Path, assignment: str, student: str | None = None) -> list[Path]:
@@ -93,7 +117,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from autograde.cli import course_root
 
-    coursedir = _feedback_course(course_root(args.course), args.assignment, args.student)
+    root = course_root(args.course)
+    warn_if_hidden_tests_leak(load_config(root), "feedback")
+    coursedir = _feedback_course(root, args.assignment, args.student)
     pages = write_feedback(coursedir, args.assignment, args.student)
     folders = sorted({p.parent.parent.parent for p in pages})
     print(f"wrote {len(pages)} feedback page(s) for {args.assignment} into {', '.join(map(str, folders)) or 'nowhere'}")

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from autograde.config import MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, Limits, course_limits, \
     configured_require_sandbox, configured_warm_start
 from autograde.course_dir import course_directory, in_course, load_config, submitted_students
+from autograde.feedback import warn_if_hidden_tests_leak
 from autograde.grading import tamper
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.nbgrader_adapter import NbgraderAutograde
@@ -349,8 +350,10 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("course grade: COURSE_COLD_START is no longer read; use --cold-start (or "
                          "c.SandboxKernelManager.warm_start = False in nbgrader_config.py, which nbgrader autograde "
                          "reads too), and unset the variable")
+    config = load_config(root)
+    warn_if_hidden_tests_leak(config, "grade")
     try:
-        limits = course_limits(load_config(root), cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+        limits = course_limits(config, cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
                                memory_bytes=args.memory_mb << 20 if args.memory_mb is not None else None,
                                max_processes=args.max_processes,
                                output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb is not None else None)
