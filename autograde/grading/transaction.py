@@ -71,8 +71,7 @@ class GradeSnapshot:
             notebook.late_submission_penalty = self.penalties.get(notebook.name)
             for grade in notebook.grades:
                 grade.auto_score, needs_manual = self.grades.get((notebook.name, grade.name), (None, True))
-                if not self.graded_meanwhile(notebook.name, grade):
-                    grade.needs_manual_grade = needs_manual
+                grade.needs_manual_grade = needs_manual and not self.graded_meanwhile(notebook.name, grade)
             for comment in notebook.comments:
                 comment.auto_comment = self.comments.get((notebook.name, comment.name))
         gb.db.commit()
