@@ -56,7 +56,8 @@ SETTINGS = [
             "# Feedback pages never show hidden tests, their code or output: `nbgrader generate_feedback` and the\n"
             "# formgrader's \"Generate Feedback\" button run the same step as `course feedback` (autograde/feedback.py).\n"
             "from autograde.feedback import feedback_preprocessors  # noqa: E402\n\n"
-            "get_config().GenerateFeedback.preprocessors = feedback_preprocessors()  # noqa: F821\n"),
+            "get_config().GenerateFeedback.preprocessors = feedback_preprocessors()  # noqa: F821\n"
+            "get_config().HideHiddenTests.enabled = True  # noqa: F821\n"),
 ]
 
 

@@ -62,7 +62,10 @@ def hides_hidden_tests(config: Config) -> bool:
     under ``config``, the course's loaded ``nbgrader_config.py`` (nbgrader's default shows every hidden test)."""
     steps = config.GenerateFeedback.get("preprocessors", []) if "GenerateFeedback" in config else []
     steps = [import_item(step) if isinstance(step, str) else step for step in steps]
-    return any(isinstance(step, type) and issubclass(step, HideHiddenTests) for step in steps)
+    # Switched off, it hides nothing: its own `enabled` wins, else its parent class's (traitlets applies both).
+    enabled = next((config[name]["enabled"] for name in ("HideHiddenTests", "ClearHiddenTests")
+                    if name in config and "enabled" in config[name]), True)
+    return bool(enabled) and any(isinstance(step, type) and issubclass(step, HideHiddenTests) for step in steps)
 
 
 def warn_if_hidden_tests_leak(config: Config, command: str) -> bool:
@@ -70,7 +73,7 @@ def warn_if_hidden_tests_leak(config: Config, command: str) -> bool:
     if hides_hidden_tests(config):
         return False
     where = Path(config.CourseDirectory.get("root", ".")) / "nbgrader_config.py"
-    print(f"course {command}: WARNING: HIDDEN TESTS EXPOSED: {where} does not set\n"
+    print(f"course {command}: WARNING: HIDDEN TESTS EXPOSED: {where} does not set (or switches off)\n"
           f"  c.GenerateFeedback.preprocessors = feedback_preprocessors()\n"
           f"  so `nbgrader generate_feedback` and the formgrader's \"Generate Feedback\" button write every hidden\n"
           f"  test's code and output into the students' feedback pages (`course feedback` alone hides them).\n"

@@ -79,6 +79,13 @@ def test_the_warning_follows_the_loaded_config_not_its_text(tmp_path, capsys):
     (tmp_path / "nbgrader_config.py").write_text(
         "c = get_config()\nc.GenerateFeedback.preprocessors = ['autograde.feedback.HideHiddenTests']\n")
     assert not warn_if_hidden_tests_leak(load_config(tmp_path), "grade")
+    # Named, but switched off: it hides nothing.
+    with (tmp_path / "nbgrader_config.py").open("a") as config:
+        config.write("c.ClearHiddenTests.enabled = False\n")
+    assert warn_if_hidden_tests_leak(load_config(tmp_path), "grade")
+    assert main(["init", str(tmp_path)]) == 0  # switched on again, once
+    assert not warn_if_hidden_tests_leak(load_config(tmp_path), "grade")
+    assert missing_settings(tmp_path) == []
 
 
 @pytest.mark.parametrize("command", ["grade", "feedback"])
