@@ -11,11 +11,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from tests.support.browser import free_port
 
 SERVER_USER = "postgres"
 
@@ -36,13 +37,6 @@ def postgres_status() -> tuple[bool, str]:
         except KeyError:
             return False, f"running as root, but there is no {SERVER_USER!r} user to run the server"
     return True, ""
-
-
-def free_port() -> int:
-    """A loopback TCP port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _as_server_user(command: list[str]) -> list[str]:

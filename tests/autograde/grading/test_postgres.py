@@ -1,50 +1,47 @@
 """The gradebook on a real PostgreSQL server (c.CourseDirectory.db_url, psycopg 3): course grade while a TA
-saves written-answer grades from another process, and not one grade is lost."""
+saves written-answer grades in nbgrader's formgrader, and not one grade is lost."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from autograde.cli import main
 from autograde.grading.score import cell_scores
+from autograde.grading.transaction import staging_folder
 from tests.support.grading_course import WRITTEN, add_class, make_course
 from tests.support.paths import FIXTURES
-from tests.support.postgres import free_port, postgres_server, postgres_status
+from tests.support.browser import free_port
+from tests.support.formgrader import Formgrader, formgrader
+from tests.support.postgres import postgres_server, postgres_status
 from tests.support.requirements import requires
 
 KINDS = {"reference": 5.0, "untouched": 0.0, "exception": 3.0}  # kind -> autograded points
 WRITTEN_CELL = "explain"
 
-# A TA in the formgrader: every submission that appears gets its written answer graded at once, while
-# course grade is still running it. The write is the formgrader's own (nbgrader's GradeHandler.put).
-TEACHING_ASSISTANT = """
-import json, sys, time
-from nbgrader.api import Gradebook
-url, course_id, assignment, cell, expected = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-with Gradebook(url, course_id):
-    print("ready", flush=True)  # connected: course grade may start
-saved, deadline = {}, time.monotonic() + 120
-while len(saved) < expected and time.monotonic() < deadline:
-    with Gradebook(url, course_id) as gb:
-        for submission in gb.assignment_submissions(assignment):
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.name != cell or submission.student_id in saved:
-                        continue
-                    early = all(g.auto_score is None for g in notebook.grades if g.name != cell)
-                    grade.manual_score = 0.5 * (1 + len(saved) % 4)
-                    grade.extra_credit = None
-                    grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
-                    gb.db.commit()
-                    saved[submission.student_id] = {"score": grade.manual_score, "before_autograde": early}
-    time.sleep(0.05)
-print(json.dumps(saved))
-"""
+
+def ta_grades_written_answers(fg: Formgrader, course: Path, expected: int, grading: subprocess.Popen) -> dict:
+    """A TA in the formgrader grades every written answer through its REST API: while ``grading`` runs, each
+    student whose grading is open at that moment; the rest after it. Returns student -> (score, during grading)."""
+    saved: dict[str, tuple[float, bool]] = {}
+    while len(saved) < expected:
+        running = grading.poll() is None
+        for submission in fg.call(f"/formgrader/api/submitted_notebooks/{WRITTEN}/{WRITTEN}"):
+            student = submission["student"]
+            grading_open = staging_folder(course / "autograded" / student / WRITTEN).exists()
+            if student in saved or (running and not grading_open):
+                continue
+            grades = fg.call(f"/formgrader/api/grades?submission_id={submission['id']}")
+            written = next(g for g in grades if g["name"] == WRITTEN_CELL)
+            score = 0.5 * (1 + len(saved) % 4)
+            fg.call(f"/formgrader/api/grade/{written['id']}", "PUT", {"manual_score": score})
+            saved[student] = (score, running)
+        time.sleep(0.02)
+    return saved
 
 
 def gradebook_rows(url: str) -> list[dict]:
@@ -72,28 +69,32 @@ def test_grades_and_a_ta_writing_at_once_lose_nothing(tmp_path, capsys):
         course = make_course(tmp_path / "course", f"\nc.CourseDirectory.db_url = {url!r}\n", WRITTEN)
         assert not (course / "gradebook.db").exists()
         students = add_class(course, list(KINDS), WRITTEN)
-        ta = subprocess.Popen([sys.executable, "-c", TEACHING_ASSISTANT, url, "grading-tests", WRITTEN,
-                               WRITTEN_CELL, str(len(students))], stdout=subprocess.PIPE, text=True)
-        assert ta.stdout.readline().strip() == "ready"
-        started = time.monotonic()
-        code = main(["--course", str(course), "grade", WRITTEN, "--workers", "2"])
-        saved = json.loads(ta.communicate(timeout=120)[0])
-        assert code == 0, capsys.readouterr().out
-        assert sorted(saved) == sorted(students)
-        assert any(s["before_autograde"] for s in saved.values()), "the TA never graded during course grade"
+        assert main(["--course", str(course), "grade", WRITTEN, "--workers", "2"]) == 0
+        # The formgrader lists a submission once its grade is in place; the TA grades the written answers
+        # while the class is regraded (as after resubmissions), each student's grading open or not.
+        with formgrader(course) as fg:
+            started = time.monotonic()
+            grading = subprocess.Popen([sys.executable, "-m", "autograde.cli", "--course", str(course), "grade", WRITTEN,
+                                        "--force", "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       text=True)
+            saved = ta_grades_written_answers(fg, course, len(students), grading)
+            out = grading.communicate(timeout=300)[0]
+        assert grading.returncode == 0, out
+        assert sorted(saved) == sorted(students), (saved, out)
+        assert any(during for _, during in saved.values()), ("the TA never graded during a grading", saved, out)
 
         rows = gradebook_rows(url)
         for student, kind in students.items():
             mine = {r["cell"]: r for r in rows if r["student"] == student}
             written = mine.pop(WRITTEN_CELL)
-            assert (written["score"], written["needs_manual_grade"]) == (saved[student]["score"], False), student
+            assert (written["score"], written["needs_manual_grade"]) == (saved[student][0], False), student
             assert sum(r["auto_score"] for r in mine.values()) == KINDS[kind], (student, mine)
             assert not any(r["needs_manual_grade"] for r in mine.values())
 
         assert main(["--course", str(course), "report", WRITTEN]) == 0
         grades = pd.read_csv(course / "reports" / WRITTEN / "grades.csv").set_index("student")
         for student, kind in students.items():  # the report counts the TA's points; nothing waits for a hand
-            assert grades.loc[student, "score"] == KINDS[kind] + saved[student]["score"], student
+            assert grades.loc[student, "score"] == KINDS[kind] + saved[student][0], student
             assert grades.loc[student, "to_grade_by_hand"] == 0, student
         capsys.readouterr()
         assert main(["--course", str(course), "grade", WRITTEN]) == 0
