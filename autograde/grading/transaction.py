@@ -93,17 +93,22 @@ class StudentTransaction:
         self.dest = Path(dest)
         self.staging = staging_folder(self.dest)
         self.before: GradeSnapshot | None = None
+        self.snapshot_taken = False  # before is None also when begin failed before reading it
 
     def __repr__(self) -> str:
         return f"StudentTransaction({self.student}/{self.assignment}, staging={str(self.staging)!r})"
 
     def begin(self) -> None:
-        """Mark the student pending (a fresh staging folder) and remember the grades to fall back on."""
+        """Remember the grades to fall back on, then mark the student pending (a fresh staging folder).
+
+        In this order, a grade a TA saves once the student shows as pending is never in the snapshot, so it
+        counts as given during this grading (``_keep_manual_grades``)."""
+        with Gradebook(self.db_url, self.course_id) as gb:
+            self.before = GradeSnapshot.read(gb, self.assignment, self.student)
+        self.snapshot_taken = True
         shutil.rmtree(self.staging, ignore_errors=True)
         shutil.rmtree(_replaced_folder(self.dest), ignore_errors=True)  # left by a run killed mid-commit
         self.staging.mkdir(parents=True)
-        with Gradebook(self.db_url, self.course_id) as gb:
-            self.before = GradeSnapshot.read(gb, self.assignment, self.student)
 
     def commit(self, still_pending: bool = False) -> None:
         """Put the complete new grade in place of the old one (two renames; a kill between them leaves it pending).
@@ -142,6 +147,8 @@ class StudentTransaction:
         Returns what happened to the old grade, for the reason shown to the instructor."""
         shutil.rmtree(self.staging, ignore_errors=True)
         self.staging.mkdir(parents=True)
+        if not self.snapshot_taken:
+            return "nothing was changed, the previous grade (if any) is kept"
         try:
             with Gradebook(self.db_url, self.course_id) as gb:
                 if self.before is not None:

@@ -89,3 +89,12 @@ def test_an_aborted_first_grading_without_a_ta_leaves_no_submission(db_url, tmp_
     assert student.abort() == "nothing was recorded"
     with Gradebook(db_url, COURSE) as gb, pytest.raises(MissingEntry):
         gb.find_submission(ASSIGNMENT, STUDENT)
+
+
+def test_a_grading_that_could_not_even_read_the_gradebook_changes_nothing(tmp_path):
+    student = transaction(f"sqlite:///{tmp_path / 'no such folder' / 'gradebook.db'}", tmp_path)
+    with pytest.raises(Exception):
+        student.begin()
+    assert not student.staging.exists()
+    assert student.abort().startswith("nothing was changed")
+    assert student.staging.is_dir()  # pending: the next run grades the student
