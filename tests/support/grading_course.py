@@ -17,7 +17,7 @@ WRITTEN = "written"  # mini's first two tasks and one written answer graded by h
 COMPARABLE_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop"]
 
 
-def make_course(folder: Path, config_lines: str = "", assignment: str = ASSIGNMENT) -> Path:
+def make_course(folder: Path, assignment: str = ASSIGNMENT, config_lines: str = "") -> Path:
     """A course in ``folder`` with the ``assignment`` fixture (mini) generated (gradebook and release/); ``config_lines``
     are added to its nbgrader_config.py first (another ``c.CourseDirectory.db_url``...)."""
     course = Path(folder)

@@ -58,7 +58,7 @@ def test_two_students_submit_through_the_exchange_and_are_graded(tmp_path, share
     exchange = shared / "exchange"  # as nbgrader requires it: world-writable with the sticky bit
     exchange.mkdir()
     exchange.chmod(0o1777)
-    course = make_course(tmp_path / "course", f"\nc.Exchange.root = {str(exchange)!r}\n")
+    course = make_course(tmp_path / "course", config_lines=f"\nc.Exchange.root = {str(exchange)!r}\n")
     instructor = formgrader_api(course)  # what the formgrader's Release and Collect buttons call
     assert instructor.release_assignment(ASSIGNMENT)["success"]
     answers = answer_files(course, shared / "answers")

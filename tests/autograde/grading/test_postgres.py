@@ -66,7 +66,7 @@ def test_an_unreachable_database_server_stops_grading_before_anything_is_done(tm
 @requires(*postgres_status())
 def test_grades_and_a_ta_writing_at_once_lose_nothing(tmp_path, capsys):
     with postgres_server() as url:
-        course = make_course(tmp_path / "course", f"\nc.CourseDirectory.db_url = {url!r}\n", WRITTEN)
+        course = make_course(tmp_path / "course", WRITTEN, config_lines=f"\nc.CourseDirectory.db_url = {url!r}\n")
         assert not (course / "gradebook.db").exists()
         students = add_class(course, list(KINDS), WRITTEN)
         assert main(["--course", str(course), "grade", WRITTEN, "--workers", "2"]) == 0
