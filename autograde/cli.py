@@ -15,6 +15,7 @@ from autograde.errors import CourseError
 # Subcommand name -> (module that implements it: ``add_arguments(parser)``, ``run(args) -> int``; one-line help).
 # The help lives here so that listing the subcommands imports none of them.
 COMMANDS = {
+    "init": ("autograde.course_init", "add the sandbox and the hidden-test-hiding lines to a course's nbgrader_config.py"),
     "new": ("autograde.scaffold", "start a new assignment from a scaffold notebook with one cell of each kind"),
     "collect": ("autograde.lms.collect", "an LMS's \"download all submissions\" into submitted/, with roster and groups"),
     "generate": ("autograde.generate", "make the student versions of assignments with nbgrader's generate step"),

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Iterator
 
 from nbgrader.coursedir import CourseDirectory
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -34,6 +35,14 @@ def course_directory(root: Path, assignment: str = "", config: Config | None = N
     if assignment:
         coursedir.assignment_id = assignment
     return coursedir
+
+
+def gradebook_name(db_url: str) -> str:
+    """The gradebook as a person may be shown it: ``c.CourseDirectory.db_url`` without its password."""
+    try:
+        return make_url(db_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(db_url)
 
 
 def submitted_students(coursedir: CourseDirectory, assignment: str) -> list[str]:

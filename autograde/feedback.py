@@ -29,6 +29,7 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 from nbgrader.server_extensions import formgrader
 from traitlets import Bool, List
 from traitlets.config import Config, Configurable
+from traitlets.utils.importstring import import_item
 
 from autograde.course_dir import course_directory, in_course, load_config
 from autograde.grading.score import is_pending
@@ -163,6 +164,30 @@ def feedback_preprocessors() -> list[type]:
     return [GetGradesAndPending, HideHiddenTests, OneLineProgressBars, CSSHTMLHeaderPreprocessor]
 
 
+def hides_hidden_tests(config: Config) -> bool:
+    """Whether nbgrader's own feedback (``generate_feedback``, the formgrader's button) runs :class:`HideHiddenTests`
+    under ``config``, the course's loaded ``nbgrader_config.py`` (nbgrader's default shows every hidden test)."""
+    steps = config.GenerateFeedback.get("preprocessors", []) if "GenerateFeedback" in config else []
+    steps = [import_item(step) if isinstance(step, str) else step for step in steps]
+    # Switched off, it hides nothing: its own `enabled` wins, else its parent class's (traitlets applies both).
+    enabled = next((config[name]["enabled"] for name in ("HideHiddenTests", "ClearHiddenTests")
+                    if name in config and "enabled" in config[name]), True)
+    return bool(enabled) and any(isinstance(step, type) and issubclass(step, HideHiddenTests) for step in steps)
+
+
+def warn_if_hidden_tests_leak(config: Config, command: str) -> bool:
+    """One loud block on stderr when nbgrader's feedback path would show hidden tests; whether it warned."""
+    if hides_hidden_tests(config):
+        return False
+    where = Path(config.CourseDirectory.get("root", ".")) / "nbgrader_config.py"
+    print(f"course {command}: WARNING: HIDDEN TESTS EXPOSED: {where} does not set (or switches off)\n"
+          f"  c.GenerateFeedback.preprocessors = feedback_preprocessors()\n"
+          f"  so `nbgrader generate_feedback` and the formgrader's \"Generate Feedback\" button write every hidden\n"
+          f"  test's code and output into the students' feedback pages (`course feedback` alone hides them).\n"
+          f"  Fix: course init {where.parent}", file=sys.stderr)
+    return True
+
+
 def feedback(root: Path, assignment: str, student: str | None = None) -> list[Path]:
     """Write ``feedback/<student>/<assignment>/*.html`` for every autograded student; returns the pages."""
     return write_feedback(_feedback_course(root, assignment, student), assignment, student)
@@ -224,7 +249,9 @@ def check_pending(coursedir: CourseDirectory, assignment: str, student: str | No
 def run(args: argparse.Namespace) -> int:
     from autograde.cli import course_root
 
-    coursedir = _feedback_course(course_root(args.course), args.assignment, args.student)
+    root = course_root(args.course)
+    warn_if_hidden_tests_leak(load_config(root), "feedback")
+    coursedir = _feedback_course(root, args.assignment, args.student)
     if getattr(args, "lms", None):
         from autograde.lms.feedback_upload import lms_feedback
         lms_feedback(Path(coursedir.root), args.assignment, args.lms, None)  # group members get their pages too

@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from autograde.config import MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, Limits, course_limits, \
     configured_require_sandbox, configured_warm_start
-from autograde.course_dir import course_directory, in_course, load_config, submitted_students
+from autograde.course_dir import course_directory, gradebook_name, in_course, load_config, submitted_students
+from autograde.feedback import warn_if_hidden_tests_leak
 from autograde.grading import tamper
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.nbgrader_adapter import NbgraderAutograde
@@ -132,12 +133,24 @@ def _check_gradebook(coursedir, assignment: str) -> list[str]:
             # Write the assignment's row with its own value: fails now, before any work, if writes will.
             gb.db.execute(update(Assignment).where(Assignment.id == found.id).values(name=found.name))
             gb.db.commit()
-    except SQLAlchemyError as error:
-        raise CourseError(f"course grade: the gradebook {coursedir.db_url} cannot be written "
-                         f"({getattr(error, 'orig', error)}); nothing was graded. Close any program holding it "
-                         f"(an open sqlite3 shell, a formgrader that is saving), check that the file and its folder "
-                         f"are writable, then run the command again.") from None
+    except (SQLAlchemyError, ModuleNotFoundError) as error:
+        raise CourseError(f"course grade: the gradebook {gradebook_name(coursedir.db_url)} cannot be written "
+                         f"({getattr(error, 'orig', None) or error}); nothing was graded. {_gradebook_hint(coursedir.db_url, error)}"
+                         ) from None
     return names
+
+
+def _gradebook_hint(db_url: str, error: Exception) -> str:
+    """What to do about a gradebook that cannot be written: a file (sqlite) or a database server."""
+    if isinstance(error, ModuleNotFoundError):
+        return (f"Its driver {error.name!r} is not installed: pip install 'psycopg[binary]' for PostgreSQL "
+                f"(postgresql+psycopg://...), then run the command again.")
+    if db_url.startswith("sqlite"):
+        return ("Close any program holding it (an open sqlite3 shell, a formgrader that is saving), check that the "
+                "file and its folder are writable, then run the command again.")
+    return ("Check that the database server is running and reachable at that address, that the database exists "
+            "and that this user may write to it (c.CourseDirectory.db_url in nbgrader_config.py), then run the "
+            "command again.")
 
 
 def _needs_grading(autograde: NbgraderAutograde, assignment: str, student: str) -> bool:
@@ -354,8 +367,10 @@ def run(args: argparse.Namespace) -> int:
         raise CourseError("course grade: COURSE_COLD_START is no longer read; use --cold-start (or "
                          "c.SandboxKernelManager.warm_start = False in nbgrader_config.py, which nbgrader autograde "
                          "reads too), and unset the variable")
+    config = load_config(root)
+    warn_if_hidden_tests_leak(config, "grade")
     try:
-        limits = course_limits(load_config(root), cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+        limits = course_limits(config, cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
                                memory_bytes=args.memory_mb << 20 if args.memory_mb is not None else None,
                                max_processes=args.max_processes,
                                output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb is not None else None)

@@ -45,6 +45,7 @@ class GradeSnapshot:
     timestamp: object = None
     grades: dict[tuple[str, str], tuple] = field(default_factory=dict)  # (notebook, cell) -> (auto_score, needs_manual)
     comments: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    manual: dict[tuple[str, str], float | None] = field(default_factory=dict)  # (notebook, cell) -> manual_score
     penalties: dict[str, float | None] = field(default_factory=dict)  # notebook -> late_submission_penalty
 
     @classmethod
@@ -58,6 +59,7 @@ class GradeSnapshot:
             snapshot.penalties[notebook.name] = notebook.late_submission_penalty
             for grade in notebook.grades:
                 snapshot.grades[(notebook.name, grade.name)] = (grade.auto_score, grade.needs_manual_grade)
+                snapshot.manual[(notebook.name, grade.name)] = grade.manual_score
             for comment in notebook.comments:
                 snapshot.comments[(notebook.name, comment.name)] = comment.auto_comment
         return snapshot
@@ -68,10 +70,15 @@ class GradeSnapshot:
         for notebook in submission.notebooks:
             notebook.late_submission_penalty = self.penalties.get(notebook.name)
             for grade in notebook.grades:
-                grade.auto_score, grade.needs_manual_grade = self.grades.get((notebook.name, grade.name), (None, True))
+                grade.auto_score, needs_manual = self.grades.get((notebook.name, grade.name), (None, True))
+                grade.needs_manual_grade = needs_manual and not self.graded_meanwhile(notebook.name, grade)
             for comment in notebook.comments:
                 comment.auto_comment = self.comments.get((notebook.name, comment.name))
         gb.db.commit()
+
+    def graded_meanwhile(self, notebook: str, grade) -> bool:
+        """Whether a grader saved ``grade``'s manual score after this snapshot (in the formgrader, during grading)."""
+        return grade.manual_score is not None and grade.manual_score != self.manual.get((notebook, grade.name))
 
     def __repr__(self) -> str:
         return f"GradeSnapshot({len(self.grades)} grades, timestamp={self.timestamp})"
@@ -86,23 +93,29 @@ class StudentTransaction:
         self.dest = Path(dest)
         self.staging = staging_folder(self.dest)
         self.before: GradeSnapshot | None = None
+        self.snapshot_taken = False  # before is None also when begin failed before reading it
 
     def __repr__(self) -> str:
         return f"StudentTransaction({self.student}/{self.assignment}, staging={str(self.staging)!r})"
 
     def begin(self) -> None:
-        """Mark the student pending (a fresh staging folder) and remember the grades to fall back on."""
+        """Remember the grades to fall back on, then mark the student pending (a fresh staging folder).
+
+        In this order, a grade a TA saves once the student shows as pending is never in the snapshot, so it
+        counts as given during this grading (``_keep_manual_grades``)."""
+        with Gradebook(self.db_url, self.course_id) as gb:
+            self.before = GradeSnapshot.read(gb, self.assignment, self.student)
+        self.snapshot_taken = True
         shutil.rmtree(self.staging, ignore_errors=True)
         shutil.rmtree(_replaced_folder(self.dest), ignore_errors=True)  # left by a run killed mid-commit
         self.staging.mkdir(parents=True)
-        with Gradebook(self.db_url, self.course_id) as gb:
-            self.before = GradeSnapshot.read(gb, self.assignment, self.student)
 
     def commit(self, still_pending: bool = False) -> None:
         """Put the complete new grade in place of the old one (two renames; a kill between them leaves it pending).
 
         ``still_pending``: the grade is recorded, but something needs fixing (a notebook that could not
         run): an empty staging folder stays as the mark, so the next run grades the student again."""
+        self._keep_manual_grades()
         replaced = _replaced_folder(self.dest)
         if self.dest.exists():
             os.rename(self.dest, replaced)
@@ -110,6 +123,17 @@ class StudentTransaction:
         shutil.rmtree(replaced, ignore_errors=True)
         if still_pending:
             self.staging.mkdir()
+
+    def _keep_manual_grades(self) -> None:
+        """A manual grade saved while this student was being graded was given to this very submission: clear
+        the review flag nbgrader's scoring sets on every manually scored cell, which would show it as pending."""
+        before = self.before or GradeSnapshot()
+        with Gradebook(self.db_url, self.course_id) as gb:
+            for notebook in gb.find_submission(self.assignment, self.student).notebooks:
+                for grade in notebook.grades:
+                    if grade.needs_manual_grade and before.graded_meanwhile(notebook.name, grade):
+                        grade.needs_manual_grade = False
+            gb.db.commit()
 
     def discard(self) -> None:
         """Forget a grading that wrote nothing (the submission had nothing to grade): no trace is left."""
@@ -123,15 +147,21 @@ class StudentTransaction:
         Returns what happened to the old grade, for the reason shown to the instructor."""
         shutil.rmtree(self.staging, ignore_errors=True)
         self.staging.mkdir(parents=True)
+        if not self.snapshot_taken:
+            return "nothing was changed, the previous grade (if any) is kept"
         try:
             with Gradebook(self.db_url, self.course_id) as gb:
                 if self.before is not None:
                     self.before.restore(gb, self.assignment, self.student)
                     return "the previous grade is kept"
                 try:
-                    gb.remove_submission(self.assignment, self.student)
+                    submission = gb.find_submission(self.assignment, self.student)
                 except MissingEntry:
-                    pass
+                    return "nothing was recorded"
+                if any(g.manual_score is not None for nb in submission.notebooks for g in nb.grades):
+                    GradeSnapshot().restore(gb, self.assignment, self.student)  # no autograde, the TA's grades kept
+                    return "the manual grades entered meanwhile are kept"
+                gb.remove_submission(self.assignment, self.student)
                 return "nothing was recorded"
         except Exception as error:  # noqa: BLE001 - the gradebook may be the very thing that fails
             return f"the gradebook could not be put back either ({type(error).__name__}: {error})"

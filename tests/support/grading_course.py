@@ -12,15 +12,18 @@ from autograde.generate import generate
 from tests.support.paths import FIXTURES
 
 ASSIGNMENT = "mini"
+WRITTEN = "written-mini"  # mini's first two tasks and one written answer graded by hand (2 points)
 # The kinds plain `nbgrader autograde` survives too, so all three graders can be compared on them.
 COMPARABLE_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop"]
 
 
-def make_course(folder: Path, assignment: str = ASSIGNMENT) -> Path:
-    """A course in ``folder`` with tests/fixtures/assignments/``assignment`` generated (gradebook and release/)."""
+def make_course(folder: Path, assignment: str = ASSIGNMENT, config_lines: str = "") -> Path:
+    """A course in ``folder`` with the ``assignment`` fixture (mini) generated (gradebook and release/); ``config_lines``
+    are added to its nbgrader_config.py first (another ``c.CourseDirectory.db_url``...)."""
     course = Path(folder)
     (course / "source").mkdir(parents=True)
-    shutil.copy(FIXTURES / "assignments" / "nbgrader_config.py", course / "nbgrader_config.py")
+    config = (FIXTURES / "assignments" / "nbgrader_config.py").read_text()
+    (course / "nbgrader_config.py").write_text(config + config_lines)
     shutil.copytree(FIXTURES / "assignments" / assignment, course / "source" / assignment)
     generate(course, [assignment])
     return course
