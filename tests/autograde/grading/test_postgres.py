@@ -96,7 +96,8 @@ def test_grades_and_a_ta_writing_at_once_lose_nothing(tmp_path, capsys):
         grades = pd.read_csv(course / "reports" / WRITTEN / "grades.csv").set_index("student")
         for student, kind in students.items():  # the report counts the TA's points; nothing waits for a hand
             assert grades.loc[student, "score"] == KINDS[kind] + saved[student][0], student
-            assert grades.loc[student, "to_grade_by_hand"] == 0, student
+            assert pd.isna(grades.loc[student, "awaiting_a_grader"]), student
+            assert grades.loc[student, "graded_max_score"] == grades.loc[student, "max_score"], student
         capsys.readouterr()
         assert main(["--course", str(course), "grade", WRITTEN]) == 0
         assert "nothing graded" in capsys.readouterr().out
