@@ -65,7 +65,7 @@ def load(name: str, module_name: str):
             raise  # our own bug, not an installation problem
         extra = "pdf" if name == "pdf" else "grading"
         raise CourseError(f"course {name} needs the Python package {error.name!r}, which is not installed here; "
-                         f"install it with: pip install -e '.[{extra}]' (or pip install 'course-dl[{extra}]')")
+                         f"install it with: pip install -e '.[{extra}]' (or pip install 'course-dl[{extra}]')") from error
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

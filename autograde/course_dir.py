@@ -5,8 +5,8 @@ import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.engine import make_url

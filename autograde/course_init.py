@@ -11,9 +11,9 @@ import argparse
 import difflib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from traitlets.config import Config
 

@@ -14,19 +14,19 @@ import shutil
 import time
 from pathlib import Path
 
-from autograde.demo_class import make_class
-from autograde.course_dir import source_assignments
 from autograde.config import Limits
+from autograde.course_dir import source_assignments
+from autograde.demo_class import make_class
+from autograde.errors import CourseError
 from autograde.feedback import feedback
 from autograde.generate import generate
-from autograde.pdf import PDFError, notebook_to_pdf
 from autograde.grading.grade import grade
 from autograde.lms.collect import collect
 from autograde.lms.demo_export import brightspace_export
 from autograde.lms.export import export
+from autograde.pdf import PDFError, notebook_to_pdf
 from autograde.report import summary_table, write_report
 from autograde.similarity import similarity, top_pairs
-from autograde.errors import CourseError
 
 BUNDLED = Path(__file__).resolve().parents[1]  # the repository: nbgrader_config.py + notebooks/
 DEFAULT_KINDS = ["reference", "untouched", "partly-right", "syntax-error", "exception", "endless-loop",

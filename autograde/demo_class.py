@@ -9,8 +9,8 @@ with renamed variables, new comments and new layout). Every kind is a real noteb
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 from nbformat import NotebookNode

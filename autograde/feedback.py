@@ -32,9 +32,9 @@ from traitlets.config import Config, Configurable
 from traitlets.utils.importstring import import_item
 
 from autograde.course_dir import course_directory, in_course, load_config
+from autograde.errors import CourseError
 from autograde.grading.score import is_pending
 from autograde.progress_output import OneLineProgressBars
-from autograde.errors import CourseError
 
 HIDDEN_NOTE = "# (hidden tests ran here; their code and output are not shown)"
 FAILED_NOTE = "a test in this cell failed"

@@ -198,7 +198,8 @@ def html_to_pdf(html: str, folder: str | os.PathLike = ".", browser: str | os.Pa
 
 def _print(page_html: str, folder: Path, executable: Path, timeout_ms: int) -> bytes:
     try:
-        from playwright.sync_api import Error as PlaywrightError, sync_playwright
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
     except ImportError as error:
         raise PDFError("course pdf needs Playwright's Python package (it drives Chromium); "
                            "pip install 'course-dl[pdf]'") from error

@@ -7,17 +7,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; the report runs on servers without a display
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
-from autograde.course_dir import course_directory, load_config, report_dir  # noqa: E402
-from autograde.grading.records import read_records  # noqa: E402
-from autograde.grading.score import cell_scores  # noqa: E402
-from autograde.grading.status import Status  # noqa: E402
-from autograde.lms.report_rows import with_roster  # noqa: E402
-from autograde.pages import figure_png, render, table  # noqa: E402
+from autograde.course_dir import course_directory, load_config, report_dir
 from autograde.errors import CourseError
+from autograde.grading.records import read_records
+from autograde.grading.score import cell_scores
+from autograde.grading.status import Status
+from autograde.lms.report_rows import with_roster
+from autograde.pages import figure_png, render, table
 
 
 def load_tables(root: Path, assignment: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -23,20 +23,20 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; the report runs on servers without a display
-import matplotlib.pyplot as plt  # noqa: E402
-import nbformat  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from copydetect import CodeFingerprint, compare_files, defaults  # noqa: E402
-from copydetect.utils import get_token_coverage, highlight_overlap  # noqa: E402
-from markupsafe import Markup  # noqa: E402
-from nbformat import NotebookNode  # noqa: E402
-from nbgrader.preprocessors import ClearSolutions  # noqa: E402
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pandas as pd
+from copydetect import CodeFingerprint, compare_files, defaults
+from copydetect.utils import get_token_coverage, highlight_overlap
+from markupsafe import Markup
+from nbformat import NotebookNode
+from nbgrader.preprocessors import ClearSolutions
 
-from autograde.cells import grade_id, is_solution  # noqa: E402
-from autograde.course_dir import course_directory, load_config, report_dir, submitted_students  # noqa: E402
-from autograde.pages import png, render, table  # noqa: E402
+from autograde.cells import grade_id, is_solution
+from autograde.course_dir import course_directory, load_config, report_dir, submitted_students
 from autograde.errors import CourseError
+from autograde.pages import png, render, table
 
 NOISE = defaults.NOISE_THRESHOLD  # shortest match that counts, in tokenized characters (copydetect's 25)
 THRESHOLD = 0.5  # flag a pair when half of one student's answer to a task is found in the other's
@@ -134,7 +134,7 @@ def collect_answers(root: Path, assignment: str) -> Answers:
                 continue
             try:
                 cells = _answer_cells(nbformat.read(handed_in, as_version=4))
-            except Exception as error:  # any notebook a student broke is listed, never fatal to the class
+            except Exception as error:  # noqa: BLE001 - any notebook a student broke is listed, never fatal to the class
                 found.skipped.append((student, path.name, f"{type(error).__name__}: {error}"[:300]))
                 continue
             for cell_id, code in cells.items():

@@ -14,9 +14,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tests.support.nbgrader_harness import make_course, run_nbgrader  # noqa: E402
-
 import nbformat  # noqa: E402
+
+from tests.support.nbgrader_harness import make_course, run_nbgrader  # noqa: E402
 
 
 def points(notebook: nbformat.NotebookNode) -> tuple[float, float]:

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograde.course_dir import course_directory, load_config, source_assignments
 from autograde.demo_class import make_class
-from autograde.course_dir import load_config, source_assignments, course_directory
 from autograde.generate import generate
 from autograde.grading.score import cell_scores
 

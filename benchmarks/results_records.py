@@ -25,8 +25,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from autograde.grading.records import NotebookRecord, ResultsFile, read_records, results_path, write_atomically  # noqa: E402
-from autograde.grading.status import Status  # noqa: E402
+from autograde.grading.records import NotebookRecord, ResultsFile, read_records, results_path, write_atomically
+from autograde.grading.status import Status
 
 ASSIGNMENT = "a1"
 REASON = "cell 4 raised AssertionError: expected the mean of the batch to be 0.5, got 0.47 (tests test_mean)"

@@ -20,8 +20,7 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
-from autograde.sandbox import zygote
-from autograde.sandbox import SandboxKernelManager, bwrap_status
+from autograde.sandbox import SandboxKernelManager, bwrap_status, zygote
 
 IMPORTS = "import numpy, torch, torchvision, pandas, matplotlib.pyplot, course"
 

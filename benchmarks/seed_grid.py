@@ -24,10 +24,10 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_speed import reference_fit  # noqa: E402  (the seed-style loop, one definition)
+from fit_speed import reference_fit
 
-from course import NoisyDataset, fashion_mnist_split, grid, sweep  # noqa: E402
-from course.data import ImageDataset  # noqa: E402
+from course import NoisyDataset, fashion_mnist_split, grid, sweep
+from course.data import ImageDataset
 
 LR = 1e-4  # the seed fixes Adam at this rate after the first experiment
 
@@ -78,7 +78,7 @@ class PeakMemory:
         self.peak, self.interval, self.done = 0, interval, threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self.thread.start()
         return self
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearSolutions
 
-from autograde.demo_class import make_class
 from autograde.course_dir import load_config
+from autograde.demo_class import make_class
 from autograde.similarity import WHOLE, similarity
 
 REPO = Path(__file__).resolve().parents[1]

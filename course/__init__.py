@@ -4,8 +4,17 @@ Every notebook starts with ``from course import *``.
 """
 from .augment import NoisyDataset, augment_batch
 from .budget import epochs, fast_mode
-from .data import (CLASS_NAMES, DataNotFoundError, ImageDataset, data_dir, fashion_mnist,
-                   fashion_mnist_split, linear_data, polynomial_data, polynomial_features)
+from .data import (
+                   CLASS_NAMES,
+                   DataNotFoundError,
+                   ImageDataset,
+                   data_dir,
+                   fashion_mnist,
+                   fashion_mnist_split,
+                   linear_data,
+                   polynomial_data,
+                   polynomial_features,
+)
 from .device import detect_device
 from .history import History
 from .plotting import HistoryPlotter, plot_layer_stats, plot_output_stats, show_images

@@ -6,8 +6,9 @@ losses, outputs and gradient sizes stay there as per-step tensors and are read o
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import torch
 from torch import nn

@@ -4,8 +4,8 @@ None of these changes a number ``fit`` records; each only changes how long it ta
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F

@@ -10,13 +10,12 @@ and the first item reads the same twice. Everything else goes through a ``DataLo
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset, TensorDataset
-from torch.utils.data import default_collate
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset, TensorDataset, default_collate
 
 from .augment import NoisyDataset
 from .progress import progress_bar
@@ -131,7 +130,7 @@ def read_items(dataset, progress: bool = False) -> tuple[torch.Tensor, torch.Ten
                                    leave=False, disable=not progress)
             rest = (dataset[i] for i in reading)
             x, y = default_collate([item, *rest])
-        except Exception:  # the DataLoader path will raise it again, with the dataset's own traceback
+        except Exception:  # noqa: BLE001 - the DataLoader path will raise it again, with the dataset's own traceback
             return None
         return (x, y) if untouched() else None
 

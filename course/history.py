@@ -32,7 +32,7 @@ class History(dict):
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "History":
+    def load(cls, path: str | os.PathLike) -> History:
         """Read a history written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as stored:
             return cls({key: list(stored[key]) if stored[key].ndim > 1 else stored[key].tolist()

@@ -8,8 +8,9 @@ together; ``train_together`` runs them through the same ``Phase`` loop as ``fit`
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F

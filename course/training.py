@@ -10,7 +10,7 @@ steps and larger validation steps (``_speed``).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -26,9 +26,10 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import nbformat
 from nbformat import NotebookNode
@@ -39,17 +40,25 @@ from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer
 from autograde.check.explain import describe, label, slowest
 from autograde.check.metadata_lint import metadata_problems, nbgrader_problems, tasks
 from autograde.check.mutate import Mutant, bound_names, equivalent_ids, mutants, select
-from autograde.check.mutation_run import (KEY, CellTimeouts, MutantResult, failed_restores, instrument, read_results,
-                                           restore_problem, state_changer)
+from autograde.check.mutation_run import (
+    KEY,
+    CellTimeouts,
+    MutantResult,
+    failed_restores,
+    instrument,
+    read_results,
+    restore_problem,
+    state_changer,
+)
 from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
+from autograde.errors import CourseError
 from autograde.generate import generate_one
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.pool import ExecuteSettings, run_local
 from autograde.grading.prepare import Job, Reference, Submission, make_autograder, prepare_submission
 from autograde.grading.score import cell_scores, score_notebook
 from autograde.sandbox import choose_kernel_manager
-from autograde.errors import CourseError
 
 if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI

@@ -14,9 +14,9 @@ import argparse
 import copy
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import nbformat
 from nbgrader.api import Assignment, Gradebook, MissingEntry
@@ -25,16 +25,32 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from autograde.config import MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, Limits, course_limits, \
-    configured_require_sandbox, configured_warm_start
+from autograde.config import (
+    MAX_PROCESSES,
+    MEMORY_BYTES,
+    NOTEBOOK_TIMEOUT,
+    OUTPUT_BYTES,
+    Limits,
+    configured_require_sandbox,
+    configured_warm_start,
+    course_limits,
+)
 from autograde.course_dir import course_directory, gradebook_name, in_course, load_config, submitted_students
+from autograde.errors import CourseError
 from autograde.feedback import warn_if_hidden_tests_leak
 from autograde.grading import tamper
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.nbgrader_adapter import NbgraderAutograde
 from autograde.grading.pool import ExecuteSettings, Finished, run_dask, run_local
-from autograde.grading.prepare import Job, Reference, Submission, Unusable, make_autograder, notebook_owners, \
-    prepare_submission
+from autograde.grading.prepare import (
+    Job,
+    Reference,
+    Submission,
+    Unusable,
+    make_autograder,
+    notebook_owners,
+    prepare_submission,
+)
 from autograde.grading.records import GradeSummary, NotebookRecord, ResultsFile
 from autograde.grading.score import record_zero, score_notebook, student_totals
 from autograde.grading.status import Status, grading_verdict
@@ -42,7 +58,6 @@ from autograde.grading.transaction import StudentTransaction, is_pending
 from autograde.lms.groups import share_grades
 from autograde.sandbox import choose_kernel_manager
 from autograde.sandbox.zygote import PRELOAD
-from autograde.errors import CourseError
 
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,

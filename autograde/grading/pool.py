@@ -13,8 +13,9 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from traitlets.config import Config
 

@@ -201,7 +201,7 @@ def _state(cell: NotebookNode, nonce: str) -> dict | None:
 def _foreign(entry: list) -> bool:
     """A callable that comes from neither the standard machinery nor a trusted package."""
     module = str(entry[1] or "")
-    return not module.split(".")[0] in TRUSTED_MODULES
+    return module.split(".")[0] not in TRUSTED_MODULES
 
 
 def _compare(baseline: dict, state: dict) -> list[str]:

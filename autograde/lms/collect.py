@@ -20,6 +20,7 @@ from pathlib import Path
 from nbgrader.apps.zipcollectapp import ZipCollectApp
 
 from autograde.course_dir import course_directory, in_course, load_config
+from autograde.errors import CourseError
 from autograde.lms import LMSS
 from autograde.lms.atomic import replace_folder
 from autograde.lms.filenames import COLLECTORS, Handed, LmsCollector
@@ -28,7 +29,6 @@ from autograde.lms.notebooks import assignment_cells
 from autograde.lms.placement import Planned, owner, person_from_name, plan
 from autograde.lms.roster import RosterError, grade_item, read_roster, save_students
 from autograde.lms.state import LmsState, load_state, save_state
-from autograde.errors import CourseError
 
 
 @dataclass

@@ -17,10 +17,10 @@ import zipfile
 from pathlib import Path
 
 from autograde.course_dir import report_dir
+from autograde.errors import CourseError
 from autograde.lms.atomic import replace_folder
 from autograde.lms.roster import Person
 from autograde.lms.state import LmsState
-from autograde.errors import CourseError
 
 
 def upload_name(lms: str, person: Person, page: str) -> str:

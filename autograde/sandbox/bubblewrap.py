@@ -25,7 +25,7 @@ ENV_NAMES = {"PATH", "LANG", "TZ", "MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION
 SYSTEM_FOLDERS = ("usr", "etc", "opt", "sys", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bwrap_status() -> tuple[str | None, str]:
     """``(path to a working bwrap, "")`` or ``(None, why it cannot be used)``; probed once."""
     path = shutil.which("bwrap")
@@ -124,7 +124,7 @@ def readable_paths(extra: list[str], kernel_env: dict[str, str]) -> list[Path]:
     return sorted(found)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kernel_course_package() -> Path | None:
     """The folder of the ``course`` package a kernel will import, found as the kernel finds it.
 

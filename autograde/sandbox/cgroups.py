@@ -76,7 +76,7 @@ def v2_own(cgroup: str, mount: Path) -> Path:
     return mount / "missing"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def v2_parent() -> Path | None:
     """The delegated v2 folder our kernels' groups go in (set up once per process), or None."""
     try:

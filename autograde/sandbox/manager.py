@@ -30,14 +30,21 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from autograde.config import FILE_BYTES, LIMIT_TRAITS, MAX_PROCESSES, MEMORY_BYTES, NOTEBOOK_TIMEOUT, OUTPUT_BYTES, \
-    Limits
+from autograde.config import (
+    FILE_BYTES,
+    LIMIT_TRAITS,
+    MAX_PROCESSES,
+    MEMORY_BYTES,
+    NOTEBOOK_TIMEOUT,
+    OUTPUT_BYTES,
+    Limits,
+)
+from autograde.errors import CourseError
 from autograde.sandbox import bubblewrap, warm, zygote
 from autograde.sandbox.cgroups import Cgroup, cgroups_writable, new_cgroup
 from autograde.sandbox.kernel_user import KernelUser
 from autograde.sandbox.memory_watch import MemoryWatch
 from autograde.sandbox.output_budget import OutputBudget, SandboxKernelClient
-from autograde.errors import CourseError
 
 log = logging.getLogger(__name__)
 SHARED_LIMITS = ("SANDBOX LIMITS SHARED: no writable cgroup and not root, so a kernel's memory limit holds per "

@@ -8,7 +8,8 @@ far beyond the budget before they cost memory.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import zmq
 import zmq.asyncio

@@ -137,7 +137,7 @@ _shared: Zygote | None = None
 _shared_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def warm_start_possible() -> bool:
     """Whether we may enter other processes' namespaces and change user: root with the capabilities
     (a container may withhold them), and setns not blocked (probed on our own UTS namespace); and
@@ -228,7 +228,7 @@ def serve(listener: socket.socket) -> None:
     for name in PRELOAD:
         try:
             importlib.import_module(name)
-        except Exception as error:  # a missing optional library only makes those imports cold
+        except Exception as error:  # noqa: BLE001 - a missing optional library only makes those imports cold
             log.warning("zygote: cannot preload %s: %s", name, error)
     if threading.active_count() > 1:  # native pools (OpenBLAS) restart after a fork; Python threads do not
         log.warning("zygote: Python threads %s after preloading are lost in forks", threading.enumerate())
@@ -300,7 +300,7 @@ def _manage(conn: socket.socket) -> None:
         if entered:
             os.waitpid(kernel, 0)
             raise OSError(entered)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - whatever went wrong, the client is told and the zygote serves on
         conn.sendall(f"refused {error}\n".encode())
         return
     for fd in fds:

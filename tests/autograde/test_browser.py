@@ -12,8 +12,15 @@ from pathlib import Path
 import pytest
 
 from autograde import pdf
-from tests.support.browser import (ALL_CELLS_RAN, ARTIFACTS, WATCH_PROGRESS, chapter, jupyter_lab,  # noqa: F401 (a fixture)
-                                   lab_page, wait_for_kernel)
+from tests.support.browser import (  # noqa: F401 (a fixture)
+    ALL_CELLS_RAN,
+    ARTIFACTS,
+    WATCH_PROGRESS,
+    chapter,
+    jupyter_lab,
+    lab_page,
+    wait_for_kernel,
+)
 from tests.support.requirements import requires
 
 pytestmark = [

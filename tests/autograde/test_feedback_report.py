@@ -6,9 +6,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from autograde.errors import CourseError
 from autograde.cli import main
 from autograde.demo import DEFAULT_KINDS, demo
+from autograde.errors import CourseError
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course, nbgrader
 from tests.support.paths import FIXTURES, REPO
 

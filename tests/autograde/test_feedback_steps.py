@@ -7,8 +7,14 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from traitlets.config import Config
 
-from autograde.feedback import (FAILED_NOTE, CourseFeedbackExporter, HideHiddenTests, failed_line, feedback_config,
-                                visible_lines)
+from autograde.feedback import (
+    FAILED_NOTE,
+    CourseFeedbackExporter,
+    HideHiddenTests,
+    failed_line,
+    feedback_config,
+    visible_lines,
+)
 
 SOURCE = ("assert double(2) == 4, 'double(2) should be 4'\n### BEGIN HIDDEN TESTS\nprint('hidden')\n"
           "assert double(-1) == -2, 'secret'\n### END HIDDEN TESTS\nassert double(0) == 0, 'zero'")

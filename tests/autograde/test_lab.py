@@ -14,9 +14,9 @@ import time
 import pytest
 
 from autograde import pdf
-from tests.support.requirements import requires
 from tests.support.browser import ALL_CELLS_RAN, chapter, jupyter_lab, lab_page, wait_for_kernel  # noqa: F401 (a fixture)
 from tests.support.poppler import pdf_images
+from tests.support.requirements import requires
 
 pytestmark = [
     pytest.mark.slow,

@@ -15,10 +15,10 @@ import sys
 import nbformat
 import pytest
 
-from autograde.errors import CourseError
 from autograde import pdf
 from autograde.cli import dispatch, main
 from autograde.demo_class import write_submission
+from autograde.errors import CourseError
 from tests.support.browser import ARTIFACTS, jupyter_server, offline_page, read_page
 from tests.support.grading_course import add_class, make_course, nbgrader
 from tests.support.requirements import requires

@@ -5,9 +5,9 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
-from autograde.errors import CourseError
 from autograde import cli
 from autograde.cells import is_answer, is_test, nbgrader_metadata
+from autograde.errors import CourseError
 from tests.support.authoring import write_course
 
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from nbgrader.preprocessors import ClearSolutions
 
-from autograde.errors import CourseError
-from autograde.demo_class import disguise, make_class, write_submission
 from autograde.cli import dispatch, main
 from autograde.course_dir import load_config
+from autograde.demo_class import disguise, make_class, write_submission
+from autograde.errors import CourseError
 from autograde.similarity import THRESHOLD, WHOLE, collect_answers, compare, similarity
 from tests.support.grading_course import ASSIGNMENT
 from tests.support.paths import FIXTURES

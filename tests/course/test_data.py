@@ -3,10 +3,18 @@
 import pytest
 import torch
 
-from tests.support.paths import SHARED_DATA
-from course import (CLASS_NAMES, DataNotFoundError, data_dir, fashion_mnist, fashion_mnist_split,
-                    linear_data, polynomial_data, polynomial_features)
+from course import (
+    CLASS_NAMES,
+    DataNotFoundError,
+    data_dir,
+    fashion_mnist,
+    fashion_mnist_split,
+    linear_data,
+    polynomial_data,
+    polynomial_features,
+)
 from course.data import stratified_split
+from tests.support.paths import SHARED_DATA
 
 
 def test_loads_generated_idx_files_as_flat_floats(fake_fashion_root):

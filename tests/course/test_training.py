@@ -6,9 +6,8 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from tests.support.datasets import PlainDataset
-
 from course import History, NoisyDataset, fit
+from tests.support.datasets import PlainDataset
 
 
 def build_net(width=32):

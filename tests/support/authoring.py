@@ -2,8 +2,8 @@
 planted in it (issue 27), written into a throw-away course."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 from nbformat import NotebookNode

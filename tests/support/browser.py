@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
 from autograde import pdf
 from tests.support.paths import FIXTURES, REPO, TESTS
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
-from tests.support.paths import REPO
 
+from tests.support.paths import REPO
 
 
 def run_nbgrader(command: list[str], cwd: Path, env: dict | None) -> None:

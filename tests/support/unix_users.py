@@ -13,8 +13,8 @@ import subprocess
 import sys
 import sysconfig
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 TOOLS = ("useradd", "userdel", "runuser")
 

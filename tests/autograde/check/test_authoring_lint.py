@@ -15,6 +15,7 @@ from autograde.scaffold import scaffold_notebook
 from tests.support.authoring import LINT_LINES, planted
 from tests.support.paths import REPO
 
+
 def test_the_scaffold_is_clean():
     assert metadata_problems(scaffold_notebook("x")) == []
 

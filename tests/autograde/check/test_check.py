@@ -9,9 +9,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograde import cli
 from autograde.check.gate import CheckSettings, check_assignments
+from autograde.check.metadata_lint import metadata_problems, stated_points, tasks
 from autograde.check.mutate import bound_names, equivalent_ids, mutants, select, solution_lines
 from autograde.check.mutation_run import CellTimeouts
-from autograde.check.metadata_lint import metadata_problems, stated_points, tasks
 from tests.support.paths import FIXTURES, REPO
 
 CHECK_COURSE = FIXTURES / "check"

@@ -14,14 +14,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde.sandbox.bubblewrap import bwrap_status
-from autograde.sandbox import zygote
+from autograde.cli import main
 from autograde.demo_class import reference, write_submission
 from autograde.grading.cluster import WarmKernels
-from autograde.cli import main
+from autograde.sandbox import zygote
+from autograde.sandbox.bubblewrap import bwrap_status
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course
-from tests.support.requirements import requires
 from tests.support.hostile import EXPECTED, hostile_notebooks, scores
+from tests.support.requirements import requires
 
 distributed = pytest.importorskip("distributed")
 pytestmark = [pytest.mark.slow, requires(bwrap_status()[0] is not None, bwrap_status()[1])]

@@ -10,9 +10,9 @@ import sys
 import nbformat
 import pytest
 
-from autograde.errors import CourseError
 from autograde.cli import dispatch, main
 from autograde.demo_class import reference, write_submission
+from autograde.errors import CourseError
 from tests.support.grading_course import ASSIGNMENT, make_course, nbgrader
 
 pytestmark = pytest.mark.slow

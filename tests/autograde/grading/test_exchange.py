@@ -13,9 +13,9 @@ import pytest
 from nbgrader.apps.api import NbGraderAPI
 
 from autograde.cli import main
+from autograde.course_dir import course_directory, load_config
 from autograde.demo_class import KINDS
 from autograde.grading.score import student_totals
-from autograde.course_dir import course_directory, load_config
 from tests.support.grading_course import ASSIGNMENT, make_course
 from tests.support.requirements import requires
 from tests.support.unix_users import home, nbgrader_as, run_as, unix_users, unix_users_status

@@ -6,9 +6,9 @@ import json
 import nbformat
 import pytest
 
-from autograde.demo_class import reference, write_submission
 from autograde.cli import main
 from autograde.config import Limits
+from autograde.demo_class import reference, write_submission
 from autograde.grading.execute import execute_notebook
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course
 

@@ -14,8 +14,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from autograde.demo_class import reference, untouched, write_submission
 from autograde.cli import main
+from autograde.demo_class import reference, untouched, write_submission
 from autograde.grading.score import cell_scores
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course, nbgrader
 from tests.support.paths import REPO

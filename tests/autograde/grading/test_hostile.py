@@ -18,14 +18,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograde.cli import main
+from autograde.demo_class import write_submission
 from autograde.sandbox.bubblewrap import bwrap_status
 from autograde.sandbox.cgroups import own_cgroup
-from autograde.demo_class import write_submission
-from autograde.cli import main
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course, nbgrader
+from tests.support.hostile import EXPECTED, hostile_notebooks, scores
 from tests.support.processes import sandbox_processes
 from tests.support.requirements import requires
-from tests.support.hostile import EXPECTED, hostile_notebooks, scores
 
 pytestmark = [pytest.mark.slow,
               requires(bwrap_status()[0] is not None, bwrap_status()[1])]

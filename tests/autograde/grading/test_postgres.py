@@ -14,10 +14,10 @@ from autograde.cli import dispatch, main
 from autograde.errors import CourseError
 from autograde.grading.score import cell_scores
 from autograde.grading.transaction import staging_folder
-from tests.support.grading_course import WRITTEN, add_class, make_course
-from tests.support.paths import FIXTURES
 from tests.support.browser import free_port
 from tests.support.formgrader import Formgrader, formgrader
+from tests.support.grading_course import WRITTEN, add_class, make_course
+from tests.support.paths import FIXTURES
 from tests.support.postgres import postgres_server, postgres_status
 from tests.support.requirements import requires
 

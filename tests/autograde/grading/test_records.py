@@ -9,8 +9,14 @@ from dataclasses import asdict
 
 import pytest
 
-from autograde.grading.records import GradeSummary, NotebookRecord, ResultsFile, journal_folder, read_records, \
-    results_path
+from autograde.grading.records import (
+    GradeSummary,
+    NotebookRecord,
+    ResultsFile,
+    journal_folder,
+    read_records,
+    results_path,
+)
 from autograde.grading.status import Status
 
 A = "a1"
@@ -80,7 +86,7 @@ def test_previous_records_are_the_recorded_grades(tmp_path, status, kept, compac
 def test_a_write_killed_half_way_is_ignored(tmp_path):
     results = ResultsFile(tmp_path, A)
     results.save("al", rows("al"))
-    (journal_folder(tmp_path, A) / f".bo.json.123.partial").write_text('{"student": "bo", "rec')  # killed mid-write
+    (journal_folder(tmp_path, A) / ".bo.json.123.partial").write_text('{"student": "bo", "rec')  # killed mid-write
     assert set(shape(tmp_path)) == {"al"}
     results.compact()
     assert set(shape(tmp_path)) == {"al"}

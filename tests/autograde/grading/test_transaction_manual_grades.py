@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import OperationalError
 
 from autograde.grading.transaction import StudentTransaction
 
@@ -93,7 +94,7 @@ def test_an_aborted_first_grading_without_a_ta_leaves_no_submission(db_url, tmp_
 
 def test_a_grading_that_could_not_even_read_the_gradebook_changes_nothing(tmp_path):
     student = transaction(f"sqlite:///{tmp_path / 'no such folder' / 'gradebook.db'}", tmp_path)
-    with pytest.raises(Exception):
+    with pytest.raises(OperationalError, match="unable to open database file"):
         student.begin()
     assert not student.staging.exists()
     assert student.abort().startswith("nothing was changed")

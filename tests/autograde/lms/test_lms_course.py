@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograde.errors import CourseError
 from autograde.cli import dispatch, main
+from autograde.errors import CourseError
 from tests.support.grading_course import ASSIGNMENT
 from tests.support.lms_class import ANNA, BEN, CHLOE, DAN, EVA, EXPORTS, FINN, GINA, make_lms_course
 

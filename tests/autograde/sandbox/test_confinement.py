@@ -25,13 +25,13 @@ INF = resource.RLIM_INFINITY
 LINUX = requires(sys.platform.startswith("linux") and peer_pidfd_supported(), "SO_PEERPIDFD needs Linux 6.5+")
 ROOT = requires(os.geteuid() == 0, "entering namespaces and changing user needs root")
 LIMITS = """\
-Limit                     Soft Limit           Hard Limit           Units     
-Max cpu time              unlimited            unlimited            seconds   
-Max data size             3221225472           3221225472           bytes     
-Max processes             64                   128                  processes 
-Max open files            1024                 1048576              files     
-Max realtime timeout      unlimited            unlimited            us        
-Max imaginary thing       1                    2                    things    
+Limit                     Soft Limit           Hard Limit           Units
+Max cpu time              unlimited            unlimited            seconds
+Max data size             3221225472           3221225472           bytes
+Max processes             64                   128                  processes
+Max open files            1024                 1048576              files
+Max realtime timeout      unlimited            unlimited            us
+Max imaginary thing       1                    2                    things
 """
 
 

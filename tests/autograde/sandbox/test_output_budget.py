@@ -23,13 +23,13 @@ def message(msg_type: str, content: dict | None = None) -> dict:
 
 @pytest.mark.parametrize("limit, messages, admitted, stops", [
     (10 * SIZE, ["stream"] * 3, [True] * 3, []),
-    (2 * SIZE, ["stream"] * 3, [True, True, False], ["output limit of %d bytes exceeded" % (2 * SIZE)]),
-    (2 * SIZE, ["stream"] * 5, [True, True, False, False, False], ["output limit of %d bytes exceeded" % (2 * SIZE)]),
+    (2 * SIZE, ["stream"] * 3, [True, True, False], [f"output limit of {2 * SIZE} bytes exceeded"]),
+    (2 * SIZE, ["stream"] * 5, [True, True, False, False, False], [f"output limit of {2 * SIZE} bytes exceeded"]),
     (SIZE, ["status", "execute_input", "stream", "status", "stream", "status"], [True, True, True, True, False, True],
-     ["output limit of %d bytes exceeded" % SIZE]),  # only output counts; the rest always passes
-    (SIZE - 1, ["display_data"], [False], ["output limit of %d bytes exceeded" % (SIZE - 1)]),
+     [f"output limit of {SIZE} bytes exceeded"]),  # only output counts; the rest always passes
+    (SIZE - 1, ["display_data"], [False], [f"output limit of {SIZE - 1} bytes exceeded"]),
     (2 * SIZE, ["error", "execute_result", "update_display_data"], [True, True, False],
-     ["output limit of %d bytes exceeded" % (2 * SIZE)]),
+     [f"output limit of {2 * SIZE} bytes exceeded"]),
 ])
 def test_output_past_the_budget_is_dropped_and_stops_the_kernel_once(limit, messages, admitted, stops):
     reasons: list[str] = []
