@@ -119,7 +119,7 @@ def _targets(name: str) -> list[tuple[str, object, object | None, str | None]]:
     re-exports ``torch.optim.sgd.sgd``), on its home module too.
     """
     obj = _resolve(name)
-    if isinstance(obj, types.ModuleType):  # a whole module such as nn.init: each of its public functions
+    if isinstance(obj, types.ModuleType):  # a whole module such as nn.init: each of its functions
         found = []
         for attr, value in vars(obj).items():
             if inspect.isfunction(value) and value.__module__.startswith("torch.") and not attr.startswith("__"):
@@ -230,12 +230,13 @@ class _RefusingEngine:
         self._refuse()
 
 
-def _bound_objects(value: object) -> list[object]:
-    """``value`` and what it carries: a function's defaults and closure, a partial's function."""
+def _bound_objects(value: object, namespace: dict) -> list[object]:
+    """``value`` and what it carries: a partial's function, the defaults and closure of a function defined in
+    ``namespace`` (not of helpers imported into it, such as course.fit with its loss_fn=F.cross_entropy)."""
     found = [value]
     if isinstance(value, functools.partial):
         found += [value.func, *value.args, *value.keywords.values()]
-    if inspect.isfunction(value):
+    if inspect.isfunction(value) and value.__globals__ is namespace:
         found += list(value.__defaults__ or ()) + list((value.__kwdefaults__ or {}).values())
         for cell in value.__closure__ or ():
             try:
@@ -250,7 +251,7 @@ def _check_namespace(namespace: dict, refusals: _Refusals) -> None:
     for variable, value in list(namespace.items()):
         if isinstance(value, types.ModuleType):
             continue
-        for obj in _bound_objects(value):
+        for obj in _bound_objects(value, namespace):
             refuse = refusals.by_id.get(id(obj))
             if refuse is not None:
                 try:
