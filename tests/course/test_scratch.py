@@ -131,3 +131,124 @@ def test_each_task_text_names_exactly_what_its_test_forbids():
     for notebook, grade_id, names, task_text in guarded:
         missing = [name for name in names if f"`{name}`" not in task_text]
         assert not missing, f"{notebook} {grade_id}: the task text does not name {missing}"
+
+
+# --- enforcement by what executes: operators, aliases, the autograd engine, optimisers
+
+
+@pytest.mark.parametrize("names, route, shown", [
+    (("torch.softmax", "F.softmax"), lambda O: torch.exp(torch.log_softmax(O, 1)), "aten::_log_softmax"),
+    (("torch.softmax", "F.softmax"), lambda O: torch.ops.aten._softmax(O, 1, False), "aten::_softmax"),
+    (("torch.log_softmax",), lambda O: torch.log(torch.special.softmax(O, 1)), "aten::_softmax"),
+    (("torch.relu",), lambda O: torch.ops.aten.relu(O), "aten::relu"),
+    (("F.batch_norm",), lambda O: torch.ops.aten.native_batch_norm(O, None, None, None, None, True, 0.1, 1e-5)[0],
+     "aten::native_batch_norm"),
+    (("torch.cdist",), lambda O: torch.ops.aten._euclidean_dist(O, O), "aten::_euclidean_dist"),
+    (("torch.optim",), lambda O: torch._foreach_add_([O], [O]), "aten::_foreach_add_"),
+])
+def test_an_operator_that_computes_the_forbidden_result_is_refused_whatever_called_it(names, route, shown):
+    with pytest.raises(WriteItYourselfError, match=f"write it yourself: {shown} \\(it computes {names[0]}\\)"):
+        with write_it_yourself(*names):
+            route(torch.randn(3, 4))
+
+
+@pytest.mark.parametrize("names, route, shown", [
+    (("F.dropout",), lambda X: torch._VF.dropout(X, 0.5, True), "torch.dropout \\(the same as F.dropout\\)"),  # CPU dropout is no one ATen op
+    (("F.batch_norm",), lambda X: F.layer_norm(X.T, (X.shape[0],)).T, "F.layer_norm"),
+    (("F.batch_norm",), lambda X: nn.InstanceNorm1d(4)(X.T[None]), "F.instance_norm"),
+    (("F.relu",), lambda X: F.hardtanh(X, 0.0, float("inf")), "F.hardtanh"),
+    (("torch.cdist",), lambda X: F.pairwise_distance(X[:, None], X[None]), "torch.pairwise_distance"),
+])
+def test_another_library_function_with_the_same_result_is_refused(names, route, shown):
+    with pytest.raises(WriteItYourselfError, match=f"write it yourself: {shown} "):
+        with write_it_yourself(*names):
+            route(torch.randn(3, 4))
+
+
+def test_the_autograd_engine_is_refused_by_every_python_route():
+    routes = [lambda w: (w ** 2).sum().backward(), lambda w: torch.func.grad(lambda v: (v ** 2).sum())(w.detach()),
+              lambda w: torch.autograd.functional.vjp(lambda v: (v ** 2).sum(), w.detach())]
+    for route in routes:
+        with pytest.raises(WriteItYourselfError, match="is not allowed in this task"):
+            with write_it_yourself("Tensor.backward", "torch.autograd.grad", "torch.autograd.backward"):
+                route(torch.ones(2, requires_grad=True))
+    w = torch.ones(2, requires_grad=True)
+    (w ** 2).sum().backward()  # restored
+    assert torch.equal(w.grad, torch.full((2,), 2.0))
+
+
+def test_an_optimisers_own_step_is_refused_and_a_step_by_hand_is_not():
+    p = torch.ones(2, requires_grad=True)
+    p.grad = torch.ones(2)
+    with pytest.raises(WriteItYourselfError, match="write it yourself: SGD.step \\(an optimiser's own update\\)"):
+        with write_it_yourself("torch.optim"):
+            torch.optim.SGD([p], lr=0.1, weight_decay=0.5).step()
+    with write_it_yourself("torch.optim"):
+        with torch.no_grad():
+            p.sub_(p.grad, alpha=0.1)
+    torch.optim.SGD([p], lr=0.1).step()  # the hook is gone after the block
+    assert torch.allclose(p.detach(), torch.full((2,), 0.8))
+
+
+def answer_with_alias(O):
+    return ALIAS(O, dim=1)
+
+
+def test_an_alias_bound_before_the_answer_runs_is_refused_with_its_name():
+    global ALIAS
+    ALIAS = F.softmax  # as `from torch.nn.functional import softmax as ALIAS` in an answer cell
+    try:
+        with pytest.raises(WriteItYourselfError, match="F.softmax is not allowed .* \\[bound as 'ALIAS'"):
+            with write_it_yourself("torch.softmax", "F.softmax"):
+                pass
+    finally:
+        del ALIAS
+
+
+def test_a_library_function_kept_as_a_default_argument_is_refused():
+    global by_default
+    def by_default(weight, initialise=nn.init.xavier_uniform_):
+        return initialise(weight)
+    try:
+        with pytest.raises(WriteItYourselfError, match="nn.init.xavier_uniform_ is not allowed .* \\[bound as 'by_default'"):
+            with write_it_yourself("nn.init"):
+                pass
+    finally:
+        del by_default
+
+
+def hand_written_softmax(O):
+    return naive_softmax(O)
+
+
+def test_the_refusal_names_the_answer_function_it_ran_in():
+    def softmax_by_log(O):
+        return torch.log_softmax(O, 1).exp()
+    with pytest.raises(WriteItYourselfError, match="in softmax_by_log\\(\\); it forbids torch.softmax"):
+        with write_it_yourself("torch.softmax"):
+            softmax_by_log(torch.randn(2, 3))
+
+
+def test_what_a_hand_written_answer_needs_and_its_backward_still_run():
+    X = torch.randn(8, 5, requires_grad=True)
+    names = ("torch.softmax", "F.softmax", "torch.log_softmax", "torch.relu", "F.relu", "F.batch_norm",
+             "F.dropout", "torch.cdist", "torch.optim", "nn.init")
+    with write_it_yourself(*names):
+        P = hand_written_softmax(X)
+        R = torch.clamp(X, min=0) + torch.maximum(X, torch.zeros(())) + torch.where(X > 0, X, 0.0)
+        B = (X - X.mean(dim=0)) / torch.sqrt(X.var(dim=0, unbiased=False) + 1e-5)
+        D = (torch.rand(X.shape) > 0.5).to(X.dtype) * X / 0.5
+        S = ((X[:, None, :] - X[None, :, :]) ** 2).sum(dim=-1)
+        (P.sum() + R.sum() + B.pow(3).sum() + D.sum() + S.sum()).backward()  # the backward of allowed operators
+        torch.empty(3, 3).uniform_(-1, 1).normal_(0, 1)
+    assert X.grad is not None and torch.isfinite(X.grad).all()
+
+
+def test_library_defaults_of_an_imported_helper_are_not_an_alias():
+    global imported_helper
+    from course import fit as imported_helper  # its loss_fn defaults to F.cross_entropy
+    try:
+        with write_it_yourself("F.cross_entropy"):
+            pass
+    finally:
+        del imported_helper

@@ -1,7 +1,7 @@
 """Chapter 1 (tensors and data): real nbgrader autograde of the solution, the student version and wrong answers."""
 import pytest
 
-from tests.support.chapter_grading import answer, grade_chapter
+from tests.support.chapter_grading import answer, assert_refused, grade_chapter
 
 ASSIGNMENT = "01-tensors"
 TESTS_OF = {  # answer cell -> the test cell that grades it
@@ -48,8 +48,22 @@ WRONG = {
                           + "inputs = pd.get_dummies(inputs, dummy_na=True)\n" + PRE_END),
     },
 }
+# "Use broadcasting": library distance routines, each right in value, lose the task's points
+LIBRARY = {
+    "library_1": {"pairwise_sq_distances": answer(PAIRWISE, "return torch.cdist(A, B) ** 2")},
+    "library_2": {"pairwise_sq_distances": answer(
+        PAIRWISE, "return torch.nn.functional.pairwise_distance(A[:, None, :], B[None, :, :], eps=0.0) ** 2")},
+    # bound under another name before the answer runs
+    "library_3": {"pairwise_sq_distances": "distances = torch.cdist\n" + answer(
+        PAIRWISE, "return distances(A, B, compute_mode='use_mm_for_euclid_dist') ** 2")},
+    "library_4": {"pairwise_sq_distances": answer(PAIRWISE, "return torch.ops.aten._euclidean_dist(A, B) ** 2")},
+}
+REFUSED = {"library_1": "torch.cdist", "library_2": "F.pairwise_distance",
+           "library_3": "torch.cdist", "library_4": "aten::_euclidean_dist (it computes torch.cdist)"}
 
 
 @pytest.mark.slow
 def test_chapter_01_autograde(tmp_path):
-    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG)
+    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, {**WRONG, **LIBRARY})
+    for student, name in REFUSED.items():
+        assert_refused(tmp_path, ASSIGNMENT, student, {"test_pairwise_sq_distances": name})

@@ -1,7 +1,7 @@
 """Chapter 3 (linear regression): real nbgrader autograde of the solution, the student version and wrong answers."""
 import pytest
 
-from tests.support.chapter_grading import answer, grade_chapter
+from tests.support.chapter_grading import answer, assert_refused, grade_chapter
 
 ASSIGNMENT = "03-linear-regression"
 TESTS_OF = {  # answer cell -> the test cell that grades it
@@ -74,8 +74,26 @@ WRONG = {
                                                "optimizer.step()\nloss.backward()"),
     },
 }
+# The update that Task 4 asks to write, done by an optimiser: each loses the task's points
+ZERO = "\nfor p in params:\n    p.grad.zero_()"
+LIBRARY = {
+    "library_1": {"sgd_step": answer(SGD, "torch.optim.SGD(params, lr=lr).step()" + ZERO)},
+    "library_2": {"sgd_step": answer(SGD, "with torch.no_grad():\n"
+                                          "    torch.optim._functional.sgd(params, [p.grad for p in params], [None] * len(params), "
+                                          "weight_decay=0.0, momentum=0.0, lr=lr, dampening=0.0, nesterov=False, maximize=False)"
+                                     + ZERO)},
+    "library_3": {"sgd_step": answer(SGD, "with torch.no_grad():\n"
+                                          "    torch._foreach_add_(params, [p.grad for p in params], alpha=-lr)" + ZERO)},
+}
+REFUSED = {"library_1": "SGD.step", "library_2": "torch.optim._functional.sgd",
+           "library_3": "aten::_foreach_add_ (it computes torch.optim)"}
+# Right answers in another form: p.sub_(p.grad, alpha=lr), as torch.optim.SGD writes it, is 1.5e-8 off an exact 0
+RIGHT = {"right_sub": {"sgd_step": answer(SGD, "with torch.no_grad():\n    for p in params:\n"
+                                               "        p.sub_(p.grad, alpha=lr)\n        p.grad.zero_()")}}
 
 
 @pytest.mark.slow
 def test_chapter_03_autograde(tmp_path):
-    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG)
+    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, {**WRONG, **LIBRARY}, right=RIGHT)
+    for student, name in REFUSED.items():
+        assert_refused(tmp_path, ASSIGNMENT, student, {"test_sgd_step": name})

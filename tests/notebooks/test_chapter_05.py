@@ -134,8 +134,65 @@ WRONG = {
 }
 
 
+RELU = "relu(x)"
+GRADS = 'dict(zip(["W1", "b1", "W2", "b2"], grads))'
+LEAVES = "leaves = [t.detach().clone().requires_grad_() for t in (W1, b1, W2, b2)]\n"
+
+
+def loss_of(leaves: str = "leaves") -> str:
+    return f"nn.functional.cross_entropy(torch.relu(X @ {leaves}[0] + {leaves}[1]) @ {leaves}[2] + {leaves}[3], y)"
+
+
+# Other library routes to Task 1's ReLU and Task 3's gradients (each right in value): another operator, an alias
+# bound before the answer runs, another entry to the autograd engine
+LIBRARY = {
+    "library_2": {
+        "relu": answer(RELU, "return nn.functional.threshold(x, 0.0, 0.0)"),
+        "mlp_forward_backward": "from torch.autograd import grad as library_grad\n" + answer(BACKPROP, LEAVES + (
+            f"loss = {loss_of()}\ngrads = library_grad(loss, leaves)\nreturn loss.detach(), {GRADS}")),
+    },
+    "library_3": {
+        "relu": answer(RELU, "return nn.functional.hardtanh(x, 0.0, float('inf'))"),
+        "mlp_forward_backward": answer(BACKPROP, f"def f(*leaves):\n    return {loss_of()}\n"
+                                                 "grads, loss = torch.func.grad_and_value(f, argnums=(0, 1, 2, 3))(W1, b1, W2, b2)\n"
+                                                 f"return loss, {{k: v.detach() for k, v in {GRADS}.items()}}"),
+    },
+    "library_4": {
+        "relu": "from torch.nn.functional import relu as library_relu\n" + answer(RELU, "return library_relu(x)"),
+        "mlp_forward_backward": answer(BACKPROP, f"def f(*leaves):\n    return {loss_of()}\n"
+                                                 "loss, grads = torch.autograd.functional.vjp(f, (W1, b1, W2, b2))\n"
+                                                 f"return loss, {GRADS}"),
+    },
+    "library_5": {"relu": answer(RELU, "return torch.ops.aten.relu(x)")},
+}
+REFUSED = {
+    "wrong_b": {"test_relu": "nn.ReLU"}, "wrong_d": {"test_mlp_forward_backward": "Tensor.backward"},
+    "library_2": {"test_relu": "F.threshold (the same as F.relu)", "test_mlp_forward_backward": "torch.autograd.grad"},
+    "library_3": {"test_relu": "F.hardtanh (the same as F.relu)", "test_mlp_forward_backward": "torch.autograd.grad"},
+    "library_4": {"test_relu": "F.relu", "test_mlp_forward_backward": "torch.autograd.grad"},
+    "library_5": {"test_relu": "aten::relu (it computes torch.relu)"},
+}
+# Right loops in other forms: training accuracy measured in evaluation mode under no_grad, the epoch's loss as
+# the mean over its rows
+MEASURES_TRAINING = loop().replace('''        history["train loss"]''', '''        with torch.no_grad():
+            right = sum((net(X).argmax(dim=1) == y).sum().item() for X, y in DataLoader(train, batch_size=batch_size))
+        history.setdefault("train accuracy", []).append(right / len(train))
+        history["train loss"]''')
+RIGHT = {"right_loop": {"train_classifier": MEASURES_TRAINING},
+         "right_loop_rows": {"train_classifier": loop().replace("losses.append(loss.item())",
+                                                                "losses.extend([loss.item()] * len(y))")}}
+# Loops that a partial last minibatch exposes: the last rows dropped, the accuracy averaged over unequal batches
+BATCH_AVERAGED = loop().replace('''            X, y = next(iter(DataLoader(validation, batch_size=len(validation))))
+            correct = (net(X).argmax(dim=1) == y).sum().item()''', '''            accuracies = [(net(X).argmax(dim=1) == y).float().mean().item()
+                          for X, y in DataLoader(validation, batch_size=batch_size)]
+            correct = sum(accuracies) / len(accuracies) * len(validation)''')
+LOOSE = {"drop_last": {"train_classifier": loop().replace("shuffle=True)", "shuffle=True, drop_last=True)")},
+         "batch_averaged": {"train_classifier": BATCH_AVERAGED}}
+
+
 @pytest.mark.slow
 def test_chapter_05_autograde(tmp_path, data_env):
-    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
-    assert_refused(tmp_path, ASSIGNMENT, "wrong_b", {"test_relu": "nn.ReLU"})
-    assert_refused(tmp_path, ASSIGNMENT, "wrong_d", {"test_mlp_forward_backward": "Tensor.backward"})
+    assert MEASURES_TRAINING != loop() and BATCH_AVERAGED != loop()
+    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, {**WRONG, **LIBRARY, **LOOSE}, env=GRADING_ENV, right=RIGHT)
+    for student, refused in REFUSED.items():
+        assert_refused(tmp_path, ASSIGNMENT, student, refused)

@@ -2,7 +2,7 @@
 version and wrong answers."""
 import pytest
 
-from tests.support.chapter_grading import answer, grade_chapter
+from tests.support.chapter_grading import answer, assert_refused, grade_chapter
 
 ASSIGNMENT = "06-optimisation"
 TESTS_OF = {  # answer cell -> the test cell that grades it
@@ -46,6 +46,35 @@ WRONG = {
 }
 
 
+# The update that Task 1 asks to write, done by torch.optim (each right in value): the optimiser's step from the
+# given state, another optimiser that reduces to Adam, the functional form bound before the answer runs
+def by_optimizer(make: str) -> str:
+    return answer(ADAM, f"""
+p = w.detach().clone().requires_grad_()
+optimizer = {make}
+optimizer.state[p] = {{"step": torch.tensor(float(t - 1)), "exp_avg": m.clone(), "exp_avg_sq": v.clone()}}
+p.grad = g.clone()
+optimizer.step()
+state = optimizer.state[p]
+return p.detach(), state["exp_avg"], state["exp_avg_sq"]
+""")
+
+
+LIBRARY = {
+    "library_1": {"adam_step": by_optimizer("torch.optim.Adam([p], lr=lr, betas=betas, eps=eps)")},
+    "library_2": {"adam_step": by_optimizer("torch.optim.AdamW([p], lr=lr, betas=betas, eps=eps, weight_decay=0.0)")},
+    "library_3": {"adam_step": "from torch.optim.adam import adam as library_adam\n" + answer(ADAM, """
+w, m, v = w.clone(), m.clone(), v.clone()
+library_adam([w], [g], [m], [v], [], [torch.tensor(float(t - 1))], foreach=False, amsgrad=False, has_complex=False,
+             beta1=betas[0], beta2=betas[1], lr=lr, weight_decay=0.0, eps=eps, maximize=False)
+return w, m, v
+""")},
+}
+REFUSED = {"library_1": "Adam.step", "library_2": "AdamW.step", "library_3": "torch.optim._functional.adam"}
+
+
 @pytest.mark.slow
 def test_chapter_06_autograde(tmp_path, data_env):
-    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
+    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, {**WRONG, **LIBRARY}, env=GRADING_ENV)
+    for student, name in REFUSED.items():
+        assert_refused(tmp_path, ASSIGNMENT, student, {"test_adam_step": name})

@@ -19,6 +19,7 @@ TESTS_OF = {  # answer cell -> the test cell that grades it
 GRADING_ENV = {"OMP_NUM_THREADS": "1"}  # one thread per kernel (see test_chapter_05)
 
 DROPOUT = "dropout(X, p, training=True)"
+DECAY = "weight_decay_step(params, lr, weight_decay)"
 DROPOUT_START = ("if not 0 <= p <= 1:\n    raise ValueError(p)\nif not training or p == 0:\n    return X\n"
                  "if p == 1:\n    return torch.zeros_like(X)\n")
 
@@ -46,7 +47,7 @@ WRONG = {
         # no shape check: (n,) - (n, 1) broadcasts to (n, n)
         "mse": answer("mse(prediction, target)", "return ((prediction - target) ** 2).mean().item()"),
         # the decay term is not multiplied by the learning rate
-        "weight_decay_step": answer("weight_decay_step(params, lr, weight_decay)",
+        "weight_decay_step": answer(DECAY,
                                     "with torch.no_grad():\n    for p in params:\n        if p.grad is None:\n"
                                     "            continue\n        p -= lr * p.grad + weight_decay * p\n"
                                     "        p.grad.zero_()"),
@@ -67,8 +68,37 @@ WRONG = {
     "library": {"dropout": answer(DROPOUT, "return nn.functional.dropout(X, p, training)")},
 }
 
+# Other library routes to Task 4's update and Task 5's dropout (each right in value): an optimiser's own step,
+# the functional optimiser, the fused multi-tensor kernel; the operator itself, the module, an alias bound before
+ZERO = "\nfor p in params:\n    p.grad.zero_()"
+LIBRARY = {
+    "library_1": {"weight_decay_step": answer(DECAY, "torch.optim.SGD(params, lr=lr, weight_decay=weight_decay).step()" + ZERO),
+                  "dropout": answer(DROPOUT, "if not 0 <= p <= 1:\n    raise ValueError(p)\n"
+                                             "return torch.ops.aten.native_dropout(X, p, training)[0]")},
+    "library_2": {"weight_decay_step": answer(DECAY, "with torch.no_grad():\n"
+                                                     "    torch.optim._functional.sgd(params, [p.grad for p in params], "
+                                                     "[None] * len(params), weight_decay=weight_decay, momentum=0.0, lr=lr, "
+                                                     "dampening=0.0, nesterov=False, maximize=False)" + ZERO),
+                  "dropout": answer(DROPOUT, "return nn.Dropout(p)(X) if training else X"),
+                  # least squares in float32: right for low degrees, off by tenths at degree 10
+                  "fit_polynomial": answer("fit_polynomial(x, y, degree)", "return torch.linalg.lstsq("
+                                           "polynomial_features(x, degree), y.reshape(-1, 1)).solution")},
+    "library_3": {"weight_decay_step": answer(DECAY, "with torch.no_grad():\n    grads = [p.grad for p in params]\n"
+                                                     "    torch._foreach_add_(grads, params, alpha=weight_decay)\n"
+                                                     "    torch._foreach_add_(params, grads, alpha=-lr)" + ZERO),
+                  "dropout": "from torch.nn.functional import dropout as library_dropout\n"
+                             + answer(DROPOUT, "return library_dropout(X, p, training)")},
+}
+REFUSED = {
+    "library": {"test_dropout": "F.dropout"},
+    "library_1": {"test_weight_decay_step": "SGD.step", "test_dropout": "aten::native_dropout (it computes F.dropout)"},
+    "library_2": {"test_weight_decay_step": "torch.optim._functional.sgd", "test_dropout": "nn.Dropout"},
+    "library_3": {"test_weight_decay_step": "aten::_foreach_add_ (it computes torch.optim)", "test_dropout": "F.dropout"},
+}
+
 
 @pytest.mark.slow
 def test_chapter_07_autograde(tmp_path, data_env):
-    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
-    assert_refused(tmp_path, ASSIGNMENT, "library", {"test_dropout": "F.dropout"})
+    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, {**WRONG, **LIBRARY}, env=GRADING_ENV)
+    for student, refused in REFUSED.items():
+        assert_refused(tmp_path, ASSIGNMENT, student, refused)

@@ -56,8 +56,33 @@ WRONG = {
 }
 
 
+# Other library routes to Tasks 4 and 7 (each right in value): an alias bound before the answer runs, another
+# nn.init function with the bound or the spread computed by hand, the library function as a default argument
+LIBRARY = {
+    # an alias of nn.init bound in the notebook fails Task 7's guarded test as well (the same error)
+    "library_2": {"xavier_uniform_": "from torch.nn.init import xavier_uniform_ as library_xavier\n"
+                                     + answer(XAVIER, "return library_xavier(weight, gain)"),
+                  "kaiming_normal_": answer(HE, "return nn.init.normal_(weight, 0.0, math.sqrt(2 / weight.shape[1]))")},
+    "library_3": {"xavier_uniform_": answer(XAVIER, "bound = gain * math.sqrt(6 / sum(weight.shape))\n"
+                                                    "return nn.init.uniform_(weight, -bound, bound)"),
+                  "kaiming_normal_": answer("kaiming_normal_(weight, library=nn.init.kaiming_normal_)",
+                                            "return library(weight)")},
+    "library_4": {"xavier_uniform_": answer(XAVIER, "bound = gain * math.sqrt(6 / sum(weight.shape))\n"
+                                                    "return nn.init._no_grad_uniform_(weight, -bound, bound)"),
+                  "kaiming_normal_": "import torch.nn.init as initialisers\nhe = initialisers.kaiming_normal_\n"
+                                     + answer(HE, "return he(weight)")},
+    "library_5": {"kaiming_normal_": answer(HE, "return nn.init.normal_(weight, 0.0, math.sqrt(2 / weight.shape[1]))")},
+}
+REFUSED = {
+    "wrong_b": {"test_xavier_uniform_": "nn.init.xavier_uniform_", "test_kaiming_normal_": "nn.init.kaiming_normal_"},
+    "library_2": {"test_xavier_uniform_": "nn.init.xavier_uniform_", "test_kaiming_normal_": "nn.init.xavier_uniform_"},
+    "library_3": {"test_xavier_uniform_": "nn.init.uniform_", "test_kaiming_normal_": "nn.init.kaiming_normal_"},
+    "library_4": {"test_xavier_uniform_": "nn.init._no_grad_uniform_", "test_kaiming_normal_": "nn.init.kaiming_normal_"},
+    "library_5": {"test_kaiming_normal_": "nn.init.normal_"},
+}
+
 @pytest.mark.slow
 def test_chapter_08_autograde(tmp_path, data_env):
-    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, WRONG, env=GRADING_ENV)
-    assert_refused(tmp_path, ASSIGNMENT, "wrong_b", {"test_xavier_uniform_": "nn.init.xavier_uniform_",
-                                                 "test_kaiming_normal_": "nn.init.kaiming_normal_"})
+    grade_chapter(tmp_path, ASSIGNMENT, TESTS_OF, {**WRONG, **LIBRARY}, env=GRADING_ENV)
+    for student, refused in REFUSED.items():
+        assert_refused(tmp_path, ASSIGNMENT, student, refused)

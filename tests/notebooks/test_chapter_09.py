@@ -83,14 +83,61 @@ class BatchNorm(nn.Module):
                                 self.momentum, self.eps, False)
 '''
 
+# Other routes to Tasks 1 and 2 through the library (each right in value): a normalisation layer that reduces to
+# batch norm on the transposed batch (layer norm, instance norm with running statistics), an alias bound before the
+# answer runs, the ATen operator itself
+BY_HAND_EVAL = '''
+    if not training:
+        return gamma * (X - running_mean) / torch.sqrt(running_var + eps) + beta, running_mean, running_var
+    n = X.shape[0]
+    with torch.no_grad():
+        running_mean = (1 - momentum) * running_mean + momentum * X.mean(dim=0)
+        running_var = (1 - momentum) * running_var + momentum * X.var(dim=0)
+'''
+BATCH_NORM_SIGNATURE = "\ndef batch_norm(X, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):"
+BATCH_NORM_LAYER_NORM = BATCH_NORM_SIGNATURE + BY_HAND_EVAL + '''    X_hat = nn.functional.layer_norm(X.T, (n,), eps=eps).T
+    return gamma * X_hat + beta, running_mean, running_var
+'''
+BATCH_NORM_INSTANCE_NORM = BATCH_NORM_SIGNATURE + '''
+    running_mean, running_var = running_mean.clone(), running_var.clone()
+    Y = nn.functional.instance_norm(X.T[None], running_mean, running_var, gamma, beta, use_input_stats=training,
+                                    momentum=momentum, eps=eps)[0].T
+    return Y, running_mean, running_var
+'''
+BATCH_NORM_ALIAS = "library_batch_norm = nn.functional.batch_norm\n" + BATCH_NORM_LIBRARY.replace(
+    "nn.functional.batch_norm(", "library_batch_norm(")
+MODULE_OPERATOR = MODULE_LIBRARY.replace("torch.batch_norm(", "torch.ops.aten.native_batch_norm(").replace(
+    ", False)", ")[0]")
+MODULE_GROUP_NORM = MODULE_LIBRARY.replace('''        return torch.batch_norm(X, self.gamma, self.beta, self.running_mean, self.running_var, self.training,
+                                self.momentum, self.eps, False)''', '''        if not self.training:
+            return self.gamma * (X - self.running_mean) / torch.sqrt(self.running_var + self.eps) + self.beta
+        with torch.no_grad():
+            self.running_mean.mul_(1 - self.momentum).add_(self.momentum * X.mean(dim=0))
+            self.running_var.mul_(1 - self.momentum).add_(self.momentum * X.var(dim=0))
+        X_hat = nn.functional.group_norm(X.T[None], X.shape[1], eps=self.eps)[0].T
+        return self.gamma * X_hat + self.beta''')
+LIBRARY = {
+    "library_2": {"batch_norm": BATCH_NORM_LAYER_NORM},
+    "library_3": {"batch_norm": BATCH_NORM_INSTANCE_NORM},
+    "library_4": {"batch_norm": BATCH_NORM_ALIAS},
+    "library_module_2": {"batchnorm_module": MODULE_OPERATOR},
+    "library_module_3": {"batchnorm_module": MODULE_GROUP_NORM},
+}
+
 WRONG = {
     "wrong_a": {"batch_norm": BATCH_NORM_UNBIASED, "build_net": BUILD_NET_AFTER_RELU},
     "wrong_b": {"batchnorm_module": MODULE_PARAMETERS, "largest_usable_lr": LAST_NOT_BEST},
     "library": {"batch_norm": BATCH_NORM_LIBRARY},
     "library_module": {"batchnorm_module": MODULE_LIBRARY},
+    **LIBRARY,
 }
 REFUSED = {"library": {"test_batch_norm": "F.batch_norm", "test_batchnorm_module": "F.batch_norm"},
-           "library_module": {"test_batchnorm_module": "torch.batch_norm"}}
+           "library_module": {"test_batchnorm_module": "torch.batch_norm"},
+           "library_2": {"test_batch_norm": "F.layer_norm (the same as F.batch_norm)"},
+           "library_3": {"test_batch_norm": "F.instance_norm (the same as F.batch_norm)"},
+           "library_4": {"test_batch_norm": "F.batch_norm"},
+           "library_module_2": {"test_batchnorm_module": "aten::native_batch_norm (it computes F.batch_norm)"},
+           "library_module_3": {"test_batchnorm_module": "F.group_norm (the same as F.batch_norm)"}}
 
 
 @pytest.mark.slow

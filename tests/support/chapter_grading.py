@@ -14,19 +14,23 @@ def answer(signature: str, body: str) -> str:
 
 
 def grade_chapter(tmp_path: Path, assignment: str, tests_of: dict[str, str],
-                  wrong: dict[str, dict[str, str]], env: dict | None = None) -> dict:
-    """Autograde the solution, the student version and the ``wrong`` submissions in one nbgrader run.
+                  wrong: dict[str, dict[str, str]], env: dict | None = None,
+                  right: dict[str, dict[str, str]] | None = None) -> dict:
+    """Autograde the solution, the student version, the ``wrong`` and the ``right`` submissions in one nbgrader run.
 
     ``tests_of`` maps each answer cell's grade_id to the grade_id of the test cell that checks it;
-    ``wrong`` maps a student name to {answer grade_id: wrong source}. Returns the scores.
+    ``wrong`` maps a student name to {answer grade_id: wrong source}, ``right`` to {answer grade_id: another
+    correct source} that must keep every point. Returns the scores.
     """
-    scores = grade_submissions(tmp_path, assignment, {"solution": "solution", "student": "student", **wrong}, env)
+    right = right or {}
+    submissions = {"solution": "solution", "student": "student", **wrong, **right}
+    scores = grade_submissions(tmp_path, assignment, submissions, env)
     assert set(scores["solution"]) == set(tests_of.values()), (
         f"the notebook's graded cells {sorted(scores['solution'])} differ from the test's {sorted(tests_of.values())}")
     score, maximum = autograded_total(scores["solution"])
     assert maximum > 0 and score == maximum, f"reference solution got {scores['solution']}"
     assert autograded_total(scores["student"])[0] == 0, f"blank student version got {scores['student']}"
-    for student, answers in wrong.items():
+    for student, answers in {**wrong, **{name: {} for name in right}}.items():
         broken = {tests_of[answer] for answer in answers}
         for test, (got, most) in scores[student].items():
             expected = 0 if test in broken else most
