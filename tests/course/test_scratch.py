@@ -12,7 +12,6 @@ from course import WriteItYourselfError, write_it_yourself
 from tests.support.paths import REPO
 
 
-
 def naive_softmax(O):
     e = torch.exp(O - O.max(dim=1, keepdim=True).values)
     return e / e.sum(dim=1, keepdim=True)
@@ -67,7 +66,7 @@ def test_everything_is_restored_after_an_error_in_the_answer():
     before = (F.softmax, nn.Softmax.forward, torch._C._len_torch_function_stack())
     with pytest.raises(ZeroDivisionError):
         with write_it_yourself("torch.softmax", "F.softmax"):
-            1 / 0
+            _ = 1 / 0
     assert (F.softmax, nn.Softmax.forward, torch._C._len_torch_function_stack()) == before
     assert torch.allclose(F.softmax(torch.zeros(1, 2), dim=1), torch.full((1, 2), 0.5))
 
@@ -76,7 +75,7 @@ def test_an_error_the_answer_swallows_is_raised_when_the_block_ends():
     def sneaky(O):
         try:
             return torch.softmax(O, 1)
-        except Exception:
+        except Exception:  # noqa: BLE001 - what a student who hides the refusal writes
             return naive_softmax(O)
     with pytest.raises(WriteItYourselfError, match="torch.softmax is not allowed"):
         with write_it_yourself("torch.softmax"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+
 from tests.support.nbgrader_harness import autograded_total, grade_submissions, source_notebook
 
 
