@@ -5,15 +5,15 @@ Every notebook starts with ``from course import *``.
 from .augment import NoisyDataset, augment_batch
 from .budget import epochs, fast_mode
 from .data import (
-                   CLASS_NAMES,
-                   DataNotFoundError,
-                   ImageDataset,
-                   data_dir,
-                   fashion_mnist,
-                   fashion_mnist_split,
-                   linear_data,
-                   polynomial_data,
-                   polynomial_features,
+    CLASS_NAMES,
+    DataNotFoundError,
+    ImageDataset,
+    data_dir,
+    fashion_mnist,
+    fashion_mnist_split,
+    linear_data,
+    polynomial_data,
+    polynomial_features,
 )
 from .device import detect_device
 from .history import History
