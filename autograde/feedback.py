@@ -33,7 +33,7 @@ from traitlets.utils.importstring import import_item
 
 from autograde.course_dir import course_directory, in_course, load_config
 from autograde.errors import CourseError
-from autograde.grading.score import is_pending
+from autograde.grading.score import awaits_grader
 from autograde.progress_output import OneLineProgressBars
 
 HIDDEN_NOTE = "# (hidden tests ran here; their code and output are not shown)"
@@ -131,7 +131,7 @@ class GetGradesAndPending(GetGrades):
         super()._get_score(cell, resources)
         grade = self.gradebook.find_grade(cell.metadata.nbgrader["grade_id"], self.notebook_id,
                                           self.assignment_id, self.student_id)
-        cell.metadata.nbgrader["pending"] = is_pending(grade)
+        cell.metadata.nbgrader["pending"] = awaits_grader(grade)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         nb, resources = super().preprocess(nb, resources)

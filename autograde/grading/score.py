@@ -30,12 +30,11 @@ def record_zero(db_url: str, course_id: str, assignment: str, student: str, note
         gb.db.commit()
 
 
-def is_pending(grade) -> bool:
-    """Whether an nbgrader ``Grade`` waits for a grader: no autograder score and no grader's score yet.
-
-    (nbgrader's ``needs_manual_grade`` also stays true for an answer a grader has scored but not reviewed.)
-    """
-    return grade.auto_score is None and grade.manual_score is None
+def awaits_grader(grade) -> bool:
+    """Whether an nbgrader ``Grade`` waits for a grader, as the formgrader shows it: flagged for grading by
+    hand (``needs_manual_grade``; also a score kept from an older hand-in, to review), or scored by nobody.
+    The one rule for the feedback pages, the report, ``grades.csv`` and the LMS export."""
+    return bool(grade.needs_manual_grade) or (grade.auto_score is None and grade.manual_score is None)
 
 
 def cell_scores(db_url: str, course_id: str, assignment: str) -> list[dict]:
@@ -48,7 +47,7 @@ def cell_scores(db_url: str, course_id: str, assignment: str) -> list[dict]:
                     rows.append({
                         "student": submission.student_id, "notebook": nb.name, "cell": grade.name,
                         "score": grade.score, "auto_score": grade.auto_score, "max_score": grade.max_score,
-                        "needs_manual_grade": grade.needs_manual_grade, "pending": is_pending(grade),
+                        "needs_manual_grade": grade.needs_manual_grade, "pending": awaits_grader(grade),
                     })
     return sorted(rows, key=lambda r: (r["student"], r["notebook"], r["cell"]))
 

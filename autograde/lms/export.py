@@ -32,6 +32,7 @@ from traitlets import Bool, Unicode
 
 from autograde.course_dir import course_directory, in_course, report_dir
 from autograde.errors import CourseError
+from autograde.grading.score import awaits_grader
 from autograde.lms import LMSS
 from autograde.lms.atomic import write_text
 from autograde.lms.groups import share_grades
@@ -77,7 +78,7 @@ class LmsExport(ExportPlugin):
         found = {}
         for submission in gradebook.assignment_submissions(assignment):
             grades = [g for nb in submission.notebooks for g in nb.grades]
-            pending = [f"{g.notebook.name}/{g.name}" for g in grades if g.needs_manual_grade]
+            pending = [f"{g.notebook.name}/{g.name}" for g in grades if awaits_grader(g)]
             penalty = sum(nb.late_submission_penalty or 0.0 for nb in submission.notebooks)  # as nbgrader export does
             found[submission.student_id] = (max(0.0, sum(g.score or 0.0 for g in grades) - penalty), pending)
         maximum = gradebook.find_assignment(assignment).max_score

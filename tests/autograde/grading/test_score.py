@@ -6,13 +6,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Grade
 
 from autograde.cells import error_output
 from autograde.course_dir import course_directory, in_course, load_config
 from autograde.demo_class import reference
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.prepare import Reference, make_autograder, notebook_owners, prepare_submission
-from autograde.grading.score import cell_scores, record_zero, score_notebook, student_totals
+from autograde.grading.score import awaits_grader, cell_scores, record_zero, score_notebook, student_totals
 from autograde.grading.status import Status
 from tests.support.grading_course import ASSIGNMENT
 
@@ -78,3 +79,16 @@ def test_record_zero_scores_every_cell_of_the_notebook_0(mini_course):
     assert student_totals(db_url, course_id, ASSIGNMENT, "al") == {ASSIGNMENT: (0, 6)}
     assert student_totals(db_url, course_id, ASSIGNMENT, "bo") == {ASSIGNMENT: (6, 6)}
     assert all(not r["needs_manual_grade"] for r in cell_scores(db_url, course_id, ASSIGNMENT))
+
+
+@pytest.mark.parametrize("auto, manual, flagged, waits", [
+    (None, None, True, True),    # a written answer nobody graded yet
+    (None, 1.0, False, False),   # graded in the formgrader
+    (None, 1.0, True, True),     # a score kept from an older hand-in, flagged for review: not final
+    (0.0, None, False, False),   # a test cell the autograder scored
+    (2.0, None, True, True),     # the autograder's score, flagged for a look by hand
+])
+def test_one_rule_says_what_awaits_a_grader(auto, manual, flagged, waits):
+    """Feedback, report, grades.csv and the LMS export all ask awaits_grader, so they never disagree."""
+    grade = Grade(auto_score=auto, manual_score=manual, needs_manual_grade=flagged)
+    assert awaits_grader(grade) is waits
