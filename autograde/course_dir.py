@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import sys
 import warnings
@@ -59,6 +60,16 @@ def source_assignments(coursedir: CourseDirectory) -> list[str]:
     if not base.is_dir():
         return []
     return sorted(p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def unknown_assignment(coursedir: CourseDirectory, assignment: str) -> str:
+    """" ``assignment`` is not one of this course's: did you mean ...?" when the source folder lacks it, else ""."""
+    known = source_assignments(coursedir)
+    if not known or assignment in known:
+        return ""
+    close = difflib.get_close_matches(assignment, known, n=1)
+    return (f"; {assignment!r} is not one of this course's assignments"
+            + (f": did you mean {close[0]!r}?" if close else f" ({', '.join(known)})"))
 
 
 def report_dir(root: Path, assignment: str) -> Path:

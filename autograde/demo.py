@@ -70,6 +70,16 @@ def hand_in(course: Path, assignment: str, kinds: list[str]) -> dict[str, str]:
     return students
 
 
+def brightspace_grades(course: Path, assignment: str) -> Path:
+    """The grades for Brightspace's import, written answers awaiting a grader included as points so far (said so)."""
+    grades_file, rows = export(course, assignment, "brightspace", allow_pending=True)
+    waiting = sum(bool(row.pending) for row in rows)
+    print(f"      grades for Brightspace's import: {grades_file}"
+          + (f" (PARTIAL: {waiting} student(s) have written answers awaiting a grader; their points so far)"
+             if waiting else ""))
+    return grades_file
+
+
 def demo(out: Path, workers: int | None = None, assignments: list[str] | None = None,
          kinds: list[str] | None = None, cell_timeout: float = 30, bundled: Path = BUNDLED) -> int:
     """Run the demo into ``out`` from the ``bundled`` course; returns 0 when every step worked."""
@@ -100,8 +110,7 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
         print(f"[4/7] wrote {len(pages)} feedback pages into {course / 'feedback'}")
         csv_path, html_path, grades = write_report(course, assignment)
         print(f"[5/7] class report:\n{summary_table(grades)}")
-        grades_file, _ = export(course, assignment, "brightspace", allow_pending=True)
-        print(f"      grades for Brightspace's import: {grades_file}")
+        grades_file = brightspace_grades(course, assignment)
         shared, paths = similarity(course, assignment)
         print(f"[6/7] {shared.line()}")
         print("\n".join(top_pairs(shared)) or "      no pair of students shares answers")

@@ -31,7 +31,7 @@ from traitlets import Bool, List
 from traitlets.config import Config, Configurable
 from traitlets.utils.importstring import import_item
 
-from autograde.course_dir import course_directory, in_course, load_config
+from autograde.course_dir import course_directory, in_course, load_config, unknown_assignment
 from autograde.errors import CourseError
 from autograde.grading.score import awaits_grader
 from autograde.progress_output import OneLineProgressBars
@@ -208,7 +208,7 @@ def write_feedback(coursedir: CourseDirectory, assignment: str, student: str | N
     autograded = Path(coursedir.root) / coursedir.autograded_directory
     if not any(autograded.glob(f"*/{assignment}/*.ipynb")):
         raise CourseError(f"course feedback: nothing autograded for {assignment!r} in {autograded}; "
-                         f"run `course grade {assignment}` first")
+                          f"run `course grade {assignment}` first{unknown_assignment(coursedir, assignment)}")
     with in_course(Path(coursedir.root)):
         converter = GenerateFeedback(coursedir=coursedir, config=coursedir.config)
         converter.force = True

@@ -35,7 +35,14 @@ from autograde.config import (
     configured_warm_start,
     course_limits,
 )
-from autograde.course_dir import course_directory, gradebook_name, in_course, load_config, submitted_students
+from autograde.course_dir import (
+    course_directory,
+    gradebook_name,
+    in_course,
+    load_config,
+    submitted_students,
+    unknown_assignment,
+)
 from autograde.errors import CourseError
 from autograde.feedback import warn_if_hidden_tests_leak
 from autograde.grading import tamper
@@ -108,7 +115,7 @@ def _chosen_students(coursedir: CourseDirectory, assignment: str, only: list[str
         students = [s for s in students if s in only]
     if not students:
         raise CourseError(f"course grade: no submissions in {submitted}/<student>/{assignment}/; "
-                         f"collect them first (nbgrader's layout)")
+                          f"collect them first (nbgrader's layout){unknown_assignment(coursedir, assignment)}")
     return students
 
 

@@ -170,6 +170,17 @@ class MoodleExport(LmsExport):
 EXPORTERS: dict[str, type[LmsExport]] = {"brightspace": BrightspaceExport, "canvas": CanvasExport, "moodle": MoodleExport}
 
 
+def check_exportable(gradebook: Gradebook, assignment: str) -> None:
+    """Refuse an assignment the gradebook does not know (naming those it does) or one with nothing graded yet."""
+    known = sorted(a.name for a in gradebook.assignments)
+    if assignment not in known:
+        raise CourseError(f"course export: no assignment {assignment!r} in the gradebook; it has "
+                          f"{', '.join(known) or 'none'} (`course generate` adds assignments)")
+    if not gradebook.assignment_submissions(assignment):
+        raise CourseError(f"course export: nothing of {assignment} is graded yet, so nothing was written; "
+                          f"run `course grade {assignment}` first")
+
+
 def export(root: Path, assignment: str, lms: str, to: Path | None = None, item: str = "",
            allow_pending: bool = False) -> tuple[Path, list[Row]]:
     """Write ``assignment``'s grades for ``lms`` (default ``reports/<assignment>/<lms>-grades.csv``); the rows."""
@@ -183,6 +194,7 @@ def export(root: Path, assignment: str, lms: str, to: Path | None = None, item: 
     plugin = EXPORTERS[lms](to=str(to), assignment=[assignment], item=item, allow_pending=allow_pending)
     plugin.lms_state = state
     with in_course(root), Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        check_exportable(gb, assignment)
         try:
             plugin.export(gb)
         except ExportRefused as why:

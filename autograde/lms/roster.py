@@ -69,6 +69,10 @@ def read_rows(path: Path, required: set[str], what: str) -> list[dict[str, str]]
             columns = {c.strip() for c in reader.fieldnames or []}
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise RosterError(f"cannot read {path} as a UTF-8 CSV file ({error}); save it from the LMS as CSV again") from None
+    separator = next((s for s in ";\t|" if len(columns) == 1 and s in next(iter(columns))), None)
+    if separator:  # one column holding every header: a spreadsheet saved it with another separator
+        raise RosterError(f"{path} is separated by {separator!r}, not by commas, so its columns cannot be told apart; "
+                          f"save it as comma-separated CSV (UTF-8), or export it from the LMS again")
     missing = {c for c in required if not any(c in col for col in columns)}
     if missing:
         raise RosterError(f"{path} is not {what}: it lacks the column(s) {sorted(missing)} (found {sorted(columns)}); "

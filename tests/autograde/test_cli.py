@@ -64,3 +64,13 @@ def test_a_course_error_is_a_message_and_exit_code_1_not_a_traceback(tmp_path, c
         cli.dispatch(["--course", str(missing), "report", "ps1"])
     assert cli.main(["--course", str(missing), "report", "ps1"]) == 1
     assert capsys.readouterr().err.strip() == f"course: {missing} has no nbgrader_config.py; pass --course with a course directory"
+
+
+def test_a_mistyped_assignment_is_named_with_the_closest_one(tmp_path, capsys):
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.source_directory = 'source'\n")
+    for name in ("01-tensors", "02-autograd"):
+        (tmp_path / "source" / name).mkdir(parents=True)
+        (tmp_path / "source" / name / f"{name}.ipynb").write_text("{}")
+    for command in ("grade", "feedback"):
+        assert cli.main(["--course", str(tmp_path), command, "01-tensor"]) == 1
+        assert "'01-tensor' is not one of this course's assignments: did you mean '01-tensors'?" in capsys.readouterr().err

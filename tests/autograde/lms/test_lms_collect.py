@@ -10,6 +10,7 @@ from nbgrader.api import Gradebook
 
 from autograde.errors import CourseError
 from autograde.lms.collect import collect, summary
+from autograde.lms.export import export
 from autograde.lms.placement import NOT_GRADED
 from tests.support.paths import FIXTURES
 
@@ -25,8 +26,10 @@ def template(tmp_path_factory):
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "grading-tests") as gb:
         gb.add_assignment("mini")
         gb.add_notebook("mini", "mini")
-        for name in CELLS:
+        for name in CELLS:  # as course generate records them: the answer a solution cell, its test a grade cell
             gb.add_source_cell(name, "mini", "mini", cell_type="code", locked=False, source="", checksum="")
+        gb.add_solution_cell("square", "mini", "mini")
+        gb.add_grade_cell("test_square", "mini", "mini", max_score=1, cell_type="code")
     return root
 
 
@@ -100,3 +103,11 @@ def test_a_submission_collect_did_not_write_is_never_overwritten(course, tmp_pat
     done = collect(course, "mini", export, "brightspace")
     assert done.kept == ["anna-muller"] and "by hand" in (by_hand / "mini.ipynb").read_text()
     assert "was not put there by `course collect`: left as it is" in "\n".join(summary(done, "mini"))
+
+
+def test_export_refuses_an_unknown_assignment_and_one_with_nothing_graded(course):
+    with pytest.raises(CourseError, match=r"no assignment '1-mini' in the gradebook; it has mini"):
+        export(course, "1-mini", "canvas")
+    with pytest.raises(CourseError, match=r"nothing of mini is graded yet, so nothing was written; run `course grade mini`"):
+        export(course, "mini", "canvas")
+    assert not (course / "reports" / "mini" / "canvas-grades.csv").exists()

@@ -5,11 +5,13 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograde.lms.feedback_upload import write_upload
 from autograde.lms.filenames import BrightspaceCollector, CanvasCollector, MoodleCollector
 from autograde.lms.groups import read_groups, resolve_groups
+from autograde.lms.notebooks import which_notebook
 from autograde.lms.roster import Person, RosterError, grade_item, read_roster
 from autograde.lms.state import LmsState
 
@@ -92,3 +94,26 @@ def test_feedback_pages_are_named_as_the_lms_bulk_upload_finds_its_students(tmp_
     else:
         assert written == "5101 - Anna Müller_Schmidt/mini.html"
     assert (target.with_suffix(".zip").exists()) == (lms != "brightspace")
+
+
+def test_a_roster_saved_with_semicolons_is_refused_not_read_as_one_column(tmp_path):
+    """A spreadsheet's "CSV" with semicolons: one column holding every header name; every line would become a student."""
+    path = tmp_path / "grades-export.csv"
+    path.write_text("OrgDefinedId;Username;Last Name;First Name;Email;End-of-Line Indicator\n"
+                    "#0100001;#anna;Müller;Anna;anna@example.edu;#\n", encoding="utf-8")
+    with pytest.raises(RosterError, match="separated by ';', not by commas"):
+        read_roster("brightspace", path)
+
+
+@pytest.mark.parametrize("ids, expected", [
+    (["setup", "square", "test_square", "mean", "test_mean"], "mini"),  # renamed, every answer and test there
+    (["square", "test_square"], "mini"),                                  # half of them: still this notebook
+    (["setup", "square"], None),                                          # another assignment's, sharing a name or two
+    (["setup"], None),                                                    # only the setup cell every scaffold has
+    ([], None),
+])
+def test_a_renamed_notebook_is_taken_by_most_of_its_answers_and_tests(tmp_path, ids, expected):
+    path = tmp_path / "Assignment1 (2).ipynb"
+    cells = [nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade_id": i}}) for i in ids]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    assert which_notebook(path, {"mini": {"square", "test_square", "mean", "test_mean"}}) == expected
