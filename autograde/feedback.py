@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader import utils
@@ -31,6 +31,7 @@ from traitlets import Bool, List
 from traitlets.config import Config, Configurable
 from traitlets.utils.importstring import import_item
 
+from autograde.cells import TIMED_OUT
 from autograde.course_dir import course_directory, in_course, load_config, unknown_assignment
 from autograde.errors import CourseError
 from autograde.grading.score import awaits_grader
@@ -38,6 +39,8 @@ from autograde.progress_output import OneLineProgressBars
 
 HIDDEN_NOTE = "# (hidden tests ran here; their code and output are not shown)"
 FAILED_NOTE = "a test in this cell failed"
+TIMEOUT_NOTE = ("this cell ran past the grading time limit and was stopped (an endless loop, or far more work than "
+                "the task needs); the cells after it ran without what it would have defined")
 TEMPLATES = Path(__file__).parent / "templates"
 # The test cell's own frame in an IPython 8 traceback: "Cell In[7], line 2" (ANSI colours around it).
 CELL_LINE = re.compile(r"Cell In ?\[\d*\], line (\d+)")
@@ -90,6 +93,23 @@ def failed_line(error: NotebookNode) -> int | None:
         if found:
             return int(found.group(1))
     return None
+
+
+class ExplainTimeouts(Preprocessor):
+    """A cell the grader stopped at the time limit says so in words, instead of nbclient's KeyboardInterrupt
+    and "CellTimeoutError: No reply from kernel", which a student cannot read as "my code took too long"."""
+
+    enabled = Bool(True, help="say in words that a cell was stopped at the time limit").tag(config=True)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int) -> tuple[NotebookNode, dict]:
+        if cell.cell_type == "code" and any(o.get("ename") == TIMED_OUT for o in cell.get("outputs", [])):
+            kept = [o for o in cell.outputs if o.output_type != "error"]
+            cell.outputs = kept + [new_output("error", ename="TimeLimit", evalue=TIMEOUT_NOTE,
+                                              traceback=[f"TimeLimit: {TIMEOUT_NOTE}"])]
+        return cell, resources
+
+    def __repr__(self) -> str:
+        return "ExplainTimeouts()"
 
 
 class HideHiddenTests(ClearHiddenTests):
@@ -161,7 +181,7 @@ def local_mathjax_url() -> str:
 def feedback_preprocessors() -> list[type]:
     """nbgrader's feedback steps with pending grades, :class:`HideHiddenTests` and one-line progress bars; for
     ``c.GenerateFeedback.preprocessors``."""
-    return [GetGradesAndPending, HideHiddenTests, OneLineProgressBars, CSSHTMLHeaderPreprocessor]
+    return [GetGradesAndPending, ExplainTimeouts, HideHiddenTests, OneLineProgressBars, CSSHTMLHeaderPreprocessor]
 
 
 def hides_hidden_tests(config: Config) -> bool:

@@ -7,9 +7,11 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from traitlets.config import Config
 
+from autograde.cells import TIMED_OUT
 from autograde.feedback import (
     FAILED_NOTE,
     CourseFeedbackExporter,
+    ExplainTimeouts,
     HideHiddenTests,
     failed_line,
     feedback_config,
@@ -64,3 +66,16 @@ def test_page_says_awaiting_a_grader_and_loads_no_mathjax_from_a_cdn():
     assert "Score: 2.0 of 2.0 points graded so far" in html and "1.0 points awaiting a grader" in html
     assert "awaiting a grader</span> / 1.0" in html and "Score: 0.0" not in html
     assert "cdnjs" not in html and 'data-course-mathjax="file:///x/MathJax.js"' in html
+
+
+def test_a_cell_stopped_at_the_time_limit_says_so_in_words():
+    interrupted = new_output("error", ename="KeyboardInterrupt", evalue="", traceback=["KeyboardInterrupt: "])
+    timed_out = new_output("error", ename=TIMED_OUT, evalue="", traceback=["CellTimeoutError: No reply from kernel"])
+    printed = new_output("stream", name="stdout", text="epoch 1\n")
+    cell = new_code_cell("while True: pass", outputs=[printed, interrupted, timed_out])
+    cell = ExplainTimeouts()(new_notebook(cells=[cell]), {})[0].cells[0]  # as nbconvert calls a step: enabled
+    assert cell.outputs[0] == printed and len(cell.outputs) == 2
+    assert cell.outputs[1].ename == "TimeLimit" and "ran past the grading time limit" in cell.outputs[1].evalue
+    raised = new_code_cell("1 / 0", outputs=[new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                                                        traceback=[])])
+    assert ExplainTimeouts().preprocess_cell(raised, {}, 0)[0].outputs[0].ename == "ZeroDivisionError"  # untouched
