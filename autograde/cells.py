@@ -15,6 +15,7 @@ from nbformat import NotebookNode
 from nbgrader.utils import is_grade, is_solution
 
 NOT_RUN = "NotRunError"  # ename of the error output put into code cells that never ran
+KERNEL_FILE = re.compile(r"\(\d+\.py, line (\d+)\)")  # where IPython says a SyntaxError is
 TIMED_OUT = "CellTimeoutError"  # nbclient's ename for a cell stopped by the per-cell time limit
 
 __all__ = ["NOT_RUN", "TIMED_OUT", "CellError", "is_solution", "is_answer", "is_test", "grade_id", "points",
@@ -64,7 +65,9 @@ def first_error(cell: NotebookNode) -> CellError | None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             lines = str(output.get("evalue", "")).strip().splitlines()
-            return CellError(str(output.get("ename", "")), lines[0] if lines else "",
+            # IPython names a cell's code by a temporary file ("(2536332178.py, line 1)"): say the line alone.
+            message = KERNEL_FILE.sub(r"(line \1)", lines[0]) if lines else ""
+            return CellError(str(output.get("ename", "")), message,
                              "\n".join(output.get("traceback", [])))
     return None
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from autograde.cells import cell_name, error_output, errors_summary
+from autograde.cells import cell_name, error_output, errors_summary, first_error
 
 
 def _cell(source: str, grade_id: str = "", test: bool = False, error: tuple[str, str] | None = None):
@@ -33,3 +33,8 @@ def test_summary_separates_what_could_not_run_from_wrong_answers():
     assert "wrong answer: 1 test(s) failed (test_square); first: AssertionError: square(3)" in summary
     assert errors_summary(NOTEBOOK[2:]) == "wrong answer: 1 test(s) failed (test_square); first: AssertionError: square(3)"
     assert errors_summary(NOTEBOOK[:1] + NOTEBOOK[2:3]) == ""
+
+
+def test_a_syntax_error_names_its_line_not_ipythons_temporary_file():
+    cell = _cell("def f(:", error=("SyntaxError", "invalid syntax (2536332178.py, line 1)"))
+    assert str(first_error(cell)) == "SyntaxError: invalid syntax (line 1)"
