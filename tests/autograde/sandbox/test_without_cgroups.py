@@ -8,32 +8,15 @@ right, confined.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
+from tests.support.hidden_cgroups import NEEDS, pytest_without_cgroups
 
-import pytest
-
-from autograde.sandbox.bubblewrap import bwrap_status
-from tests.support.paths import REPO
-from tests.support.requirements import STRICT_VARIABLE, requires
-
-pytestmark = [pytest.mark.slow, requires(bwrap_status()[0] is not None, bwrap_status()[1]),
-              requires(os.geteuid() == 0 and shutil.which("unshare") is not None,
-                       "hiding cgroups needs root and unshare (util-linux)")]
+pytestmark = NEEDS
 SANDBOX_TESTS = "tests/autograde/sandbox/test_sandbox.py"
 ATTACKS = ["test_fork_bomb_is_contained_and_nothing_survives", "test_memory_spread_over_processes_is_contained",
            "test_files_in_tmp_count_as_memory", "test_kernel_sees_only_its_scratch_dir"]
-NO_CGROUPS = "from autograde.sandbox.cgroups import cgroups_writable; assert not cgroups_writable(), 'cgroups seen'"
 
 
 def test_the_attacks_are_contained_with_cgroups_hidden():
-    inner = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=0",
-             *(f"{SANDBOX_TESTS}::{name}" for name in ATTACKS)]
-    script = 'mount -t tmpfs none /sys/fs/cgroup && "$0" -c "$1" && shift && exec "$@"'
-    done = subprocess.run(["unshare", "-m", "sh", "-c", script, sys.executable, NO_CGROUPS, *inner],
-                          cwd=REPO, env={**os.environ, STRICT_VARIABLE: "1"}, capture_output=True, text=True,
-                          timeout=300)
+    done = pytest_without_cgroups([f"{SANDBOX_TESTS}::{name}" for name in ATTACKS])
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert f"{len(ATTACKS)} passed" in done.stdout, done.stdout[-3000:]
