@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config import Config
 
+from autograde.atomic import write_text
 from autograde.course_dir import load_config
 from autograde.errors import CourseError
 from autograde.feedback import hides_hidden_tests
@@ -82,26 +81,10 @@ def init_course(root: Path) -> tuple[list[str], str]:
         return [], ""
     old = path.read_text() if path.exists() else ""
     new = (old or MINIMAL_CONFIG).rstrip("\n") + "\n" + HEADER + "\n".join(s.lines for s in missing)
-    _write_atomically(path, new)
+    write_text(path, new)
     diff = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                 fromfile=f"{path} (before)", tofile=str(path))
     return [s.name for s in missing], "".join(diff)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` (same mode), then rename it over ``path``."""
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

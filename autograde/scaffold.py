@@ -9,14 +9,13 @@ say what to replace. It passes ``course check`` as written; docs/authoring.md ex
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
+from autograde.atomic import write_text
 from autograde.course_dir import course_directory, load_config
 from autograde.errors import CourseError
 
@@ -147,10 +146,7 @@ def new_assignment(root: Path, name: str) -> Path:
         raise CourseError(f"course new: {folder} already exists; pick another name, or delete that folder first")
     folder.mkdir(parents=True)
     path = folder / f"{name}.ipynb"
-    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as handle:
-        nbformat.write(scaffold_notebook(name), handle)
-    os.replace(handle.name, path)
-    return path
+    return write_text(path, nbformat.writes(scaffold_notebook(name)) + "\n")  # as nbformat.write ends a file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -25,7 +25,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from autograde.grading.records import NotebookRecord, ResultsFile, read_records, results_path, write_atomically
+from autograde.atomic import write_text
+from autograde.grading.records import NotebookRecord, ResultsFile, read_records, results_path
 from autograde.grading.status import Status
 
 ASSIGNMENT = "a1"
@@ -76,13 +77,13 @@ def per_student_ms(run, students: list[str], regrade: bool) -> float:
 
 
 def sync_floor_ms(count: int = 50) -> float:
-    """Median milliseconds of one write_atomically of a small file (write, fsync, rename): the disk's share of
+    """Median milliseconds of one write_text of a small file (write, fsync, rename): the disk's share of
     the new column, which the old code, never syncing, did not pay."""
     with tempfile.TemporaryDirectory() as folder:
         times = []
         for i in range(count):
             start = time.perf_counter()
-            write_atomically(Path(folder) / f"{i}.json", "{}")
+            write_text(Path(folder) / f"{i}.json", "{}")
             times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograde.atomic import PARTIAL, write_text
 from autograde.course_dir import report_dir
 from autograde.grading.status import Status
-
-PARTIAL = ".partial"  # the suffix of a file being written; readers never take it
 
 
 @dataclass
@@ -53,16 +51,6 @@ def results_path(root: Path, assignment: str) -> Path:
 def journal_folder(root: Path, assignment: str) -> Path:
     """``reports/<assignment>/results.journal/``: one ``<student>.json`` per student recorded since the last compaction."""
     return report_dir(root, assignment) / "results.journal"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """``path`` holds ``text`` whole, or its old content: written to a temporary name, synced, then renamed."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}{PARTIAL}")
-    with open(temporary, "w") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
 
 
 def _journal(folder: Path) -> dict[str, tuple[Path, list[dict]]]:
@@ -111,7 +99,7 @@ class ResultsFile:
         """Replace ``student``'s records: their journal file, written whole."""
         self.journal.mkdir(parents=True, exist_ok=True)
         entry = {"student": student, "records": [asdict(r) for r in records]}
-        write_atomically(self.journal / f"{student}.json", json.dumps(entry, indent=1))
+        write_text(self.journal / f"{student}.json", json.dumps(entry, indent=1))
 
     def previous(self, student: str) -> list[NotebookRecord]:
         """``student``'s recorded grades from an earlier run (not their empty or pending notes)."""
@@ -132,7 +120,7 @@ class ResultsFile:
         students = _by_student(json.loads(self.path.read_text()) if self.path.exists() else [])
         students.update({student: rows for student, (_, rows) in journal.items()})
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.path, json.dumps(_flatten(students), indent=1))
+        write_text(self.path, json.dumps(_flatten(students), indent=1))
         self._compacted = students
         for path in [path for path, _ in journal.values()] + list(self.journal.glob(f"*{PARTIAL}")):
             path.unlink()  # the folded files, and what writes killed half-way left (never read)

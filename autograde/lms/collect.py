@@ -19,10 +19,10 @@ from pathlib import Path
 
 from nbgrader.apps.zipcollectapp import ZipCollectApp
 
+from autograde.atomic import replace_folder
 from autograde.course_dir import course_directory, in_course, load_config
 from autograde.errors import CourseError
 from autograde.lms import LMSS
-from autograde.lms.atomic import replace_folder
 from autograde.lms.filenames import COLLECTORS, Handed, LmsCollector
 from autograde.lms.groups import read_groups, resolve_groups
 from autograde.lms.notebooks import assignment_cells

@@ -30,11 +30,11 @@ from nbgrader.api import Gradebook
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Unicode
 
+from autograde.atomic import write_text
 from autograde.course_dir import course_directory, in_course, report_dir
 from autograde.errors import CourseError
 from autograde.grading.score import awaits_grader
 from autograde.lms import LMSS
-from autograde.lms.atomic import write_text
 from autograde.lms.groups import share_grades
 from autograde.lms.roster import Person
 from autograde.lms.state import LmsState, load_state

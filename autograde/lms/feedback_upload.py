@@ -16,9 +16,9 @@ import re
 import zipfile
 from pathlib import Path
 
+from autograde.atomic import replace_folder
 from autograde.course_dir import report_dir
 from autograde.errors import CourseError
-from autograde.lms.atomic import replace_folder
 from autograde.lms.roster import Person
 from autograde.lms.state import LmsState
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograde.atomic import replace_folder
 from autograde.course_dir import course_directory, in_course
 from autograde.grading.records import NotebookRecord, ResultsFile
-from autograde.lms.atomic import replace_folder
 from autograde.lms.roster import Person, RosterError, name_key
 from autograde.lms.state import LmsState, load_state
 

@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograde.atomic import write_text
 from autograde.course_dir import report_dir
-from autograde.lms.atomic import write_text
 from autograde.lms.roster import Person
 
 
