@@ -1,4 +1,5 @@
-"""Wall time of real `nbgrader autograde` on each chapter's reference solution, with its point totals.
+"""Wall time of real `nbgrader autograde` on each chapter's reference solution, with its point totals and
+the estimated student time (autograde/check/student_time.py has the model).
 
     COURSE_DATA_DIR=../shared/data python benchmarks/chapter_times.py
 
@@ -16,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 import nbformat  # noqa: E402
 
+from autograde.check.student_time import estimate  # noqa: E402
 from tests.support.nbgrader_harness import make_course, run_nbgrader  # noqa: E402
 
 
@@ -38,8 +40,10 @@ def main() -> None:
             start = time.perf_counter()
             run_nbgrader([sys.executable, "-m", "nbgrader", "autograde", folder.name, "--force"], course, None)
             elapsed = time.perf_counter() - start
-            auto, total = points(nbformat.read(source, as_version=4))
-        print(f"{folder.name:24s} autograde {elapsed:5.1f} s   points: {auto:g} autograded, {total:g} in all", flush=True)
+            notebook = nbformat.read(source, as_version=4)
+            auto, total = points(notebook)
+        print(f"{folder.name:24s} autograde {elapsed:5.1f} s   points: {auto:g} autograded, {total:g} in all   "
+              f"student: {estimate(notebook)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from autograde.check.mutation_run import (
     restore_problem,
     state_changer,
 )
+from autograde.check.student_time import time_warnings
 from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
 from autograde.errors import CourseError
@@ -283,7 +284,8 @@ def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str,
     plans = {}
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        plans[(assignment, path.stem)] = _Plan(NotebookCheck(assignment, path.stem, metadata_problems(nb)), nb)
+        check = NotebookCheck(assignment, path.stem, metadata_problems(nb), time_warnings(nb))
+        plans[(assignment, path.stem)] = _Plan(check, nb)
     reasons = _generate(api, scratch, assignment, source_dir)
     if reasons:
         explained = {key: bool(nbgrader_problems(item.source)) for key, item in plans.items()}
