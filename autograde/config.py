@@ -2,12 +2,18 @@
 
 Nothing is handed over through environment variables inside the process: the settings travel as
 arguments (``Limits``, ``ExecuteSettings``) from the command line and ``nbgrader_config.py`` down to the
-kernel manager. The values:
+kernel manager. This is also the one module that reads the process environment (tests/test_architecture.py
+checks it): the environment a kernel starts from and the few variables a person may set are read by the
+functions at the end, and handed on as arguments. The values:
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from traitlets.config import Config
 
@@ -82,3 +88,54 @@ def resolve_class(spec: type | str | None) -> type | None:
         return spec
     module_name, _, name = spec.rpartition(".")
     return getattr(importlib.import_module(module_name), name)
+
+
+# --- the process environment: read here, and nowhere else in autograde/ --------------------------------
+
+RETIRED_VARIABLES = {"COURSE_COLD_START": "use --cold-start (or c.SandboxKernelManager.warm_start = False in "
+                                          "nbgrader_config.py, which nbgrader autograde reads too)"}
+
+
+def launch_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a kernel starts from: this process's, with ``extra`` on top. A sandboxed kernel
+    keeps only its harmless variables (``autograde.sandbox.bubblewrap.kernel_environment``)."""
+    return {**os.environ, **(extra or {})}
+
+
+def course_variables() -> dict[str, str]:
+    """The ``COURSE_*`` variables of this process (``COURSE_DATA_DIR``, ``COURSE_FAST``...), handed to every
+    kernel of a run, also on a dask cluster's machines."""
+    return {name: value for name, value in os.environ.items() if name.startswith("COURSE_")}
+
+
+def threads_chosen() -> bool:
+    """Whether the person running us chose the kernels' thread count (``OMP_NUM_THREADS``)."""
+    return "OMP_NUM_THREADS" in os.environ
+
+
+def chromium_variable() -> str | None:
+    """``COURSE_CHROMIUM``: the browser ``course pdf`` prints with, when neither --browser nor PATH says."""
+    return os.environ.get("COURSE_CHROMIUM") or None
+
+
+def python_path() -> str | None:
+    """``PYTHONPATH``: how this process found autograde when it is not installed (the zygote needs it too)."""
+    return os.environ.get("PYTHONPATH")
+
+
+def retired_variables_set() -> list[str]:
+    """What to do about each variable we no longer read that is still set (one line each)."""
+    return [f"{name} is no longer read; {instead}, and unset the variable"
+            for name, instead in RETIRED_VARIABLES.items() if os.environ.get(name)]
+
+
+@contextlib.contextmanager
+def on_path(folder: Path) -> Iterator[None]:
+    """``folder`` first on this process's PATH while the block runs (nbgrader runs alembic by name)."""
+    old = os.environ.get("PATH", "")
+    if str(folder) not in old.split(os.pathsep):
+        os.environ["PATH"] = str(folder) + os.pathsep + old
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old

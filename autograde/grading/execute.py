@@ -31,7 +31,6 @@ nbgrader's own ``Execute`` preprocessor, one by one, so outputs (and therefore s
 from __future__ import annotations
 
 import math
-import os
 import socket
 import tempfile
 import time
@@ -43,7 +42,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograde.cells import has_error, is_not_run, mark_not_run
-from autograde.config import Limits, resolve_class
+from autograde.config import Limits, launch_environment, resolve_class
 from autograde.grading.nbgrader_adapter import start_cell_by_cell
 from autograde.grading.status import Status, execution_verdict, stopped
 
@@ -139,7 +138,7 @@ def execute_notebook(notebook_json: str, limits: Limits = Limits(), *, files: di
             _write_files(Path(scratch), files or {})
             client = _execute_client(execute_options, kernel_manager_class,
                                      _KernelHandover(limits, scratch, warm, run_tag))
-            status, reason = _run_cells(client, nb, scratch, {**os.environ, **(env or {})}, limits, start)
+            status, reason = _run_cells(client, nb, scratch, launch_environment(env), limits, start)
         except Exception as error:  # noqa: BLE001 - e.g. the kernel never started
             status, reason = stopped(error, None)
             mark_not_run([c for c in nb.cells if c.cell_type == "code" and not c.get("outputs")], reason)

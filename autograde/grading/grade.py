@@ -34,6 +34,8 @@ from autograde.config import (
     configured_require_sandbox,
     configured_warm_start,
     course_limits,
+    retired_variables_set,
+    threads_chosen,
 )
 from autograde.course_dir import (
     course_directory,
@@ -126,7 +128,7 @@ def _execute_settings(config, limits: Limits | None, kernel_manager_class: str |
     settings = ExecuteSettings.for_course(config, limits, kernel_manager_class)
     settings.kernel_manager_class = settings.kernel_manager_class or choose_kernel_manager(require_sandbox, "grade")
     settings.run_tag = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
-    if not scheduler and "OMP_NUM_THREADS" not in os.environ:
+    if not scheduler and not threads_chosen():
         # Kernels running side by side share the cores: torch's default of one thread per core in
         # every kernel oversubscribes them and makes small matrix work many times slower.
         settings.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
@@ -385,10 +387,8 @@ def run(args: argparse.Namespace) -> int:
     root = course_root(args.course)
     if args.workers is not None and args.workers < 1:
         raise CourseError(f"course grade: --workers must be at least 1, got {args.workers}")
-    if os.environ.get("COURSE_COLD_START"):
-        raise CourseError("course grade: COURSE_COLD_START is no longer read; use --cold-start (or "
-                         "c.SandboxKernelManager.warm_start = False in nbgrader_config.py, which nbgrader autograde "
-                         "reads too), and unset the variable")
+    for retired in retired_variables_set():
+        raise CourseError(f"course grade: {retired}")
     config = load_config(root)
     warn_if_hidden_tests_leak(config, "grade")
     try:

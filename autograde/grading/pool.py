@@ -19,7 +19,7 @@ from typing import Any
 
 from traitlets.config import Config
 
-from autograde.config import MAX_ATTEMPTS, Limits, course_limits, sandbox_section
+from autograde.config import MAX_ATTEMPTS, Limits, course_limits, course_variables, sandbox_section
 from autograde.grading.execute import ExecutionResult, execute_notebook, not_run_result
 from autograde.grading.prepare import Job
 from autograde.grading.status import Status
@@ -50,7 +50,7 @@ class ExecuteSettings:
         if limits is None:
             limits = course_limits(config)
         return cls(limits=limits, execute_options=options, kernel_manager_class=kernel_manager_class or configured,
-                   env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
+                   env=course_variables())
 
     def run(self, job: Job) -> ExecutionResult:
         return execute_notebook(job.notebook_json, self.limits, files=job.files, env=self.env,

@@ -38,6 +38,7 @@ from autograde.config import (
     NOTEBOOK_TIMEOUT,
     OUTPUT_BYTES,
     Limits,
+    launch_environment,
 )
 from autograde.errors import CourseError
 from autograde.sandbox import bubblewrap, warm, zygote
@@ -189,7 +190,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def _bwrap_args(self) -> list[str]:
         """bubblewrap options for this kernel: its scratch and socket folders, the data, the zygote."""
         assert self.scratch is not None and self._connection_dir is not None
-        env = bubblewrap.kernel_environment({**os.environ, **((self._launch_args or {}).get("env") or {})})
+        env = bubblewrap.kernel_environment(launch_environment((self._launch_args or {}).get("env")))
         binds = zygote.bwrap_binds() if self._zygote is not None else []
         readable = bubblewrap.readable_paths(self.read_only_paths, env)
         return bubblewrap.bwrap_args(self.scratch, self._connection_dir, readable, env, self.memory_bytes, binds)
@@ -213,7 +214,7 @@ class SandboxKernelManager(AsyncKernelManager):
             self._watch = MemoryWatch(self._user.uid, self.memory_bytes, self.processes)
             self._watch.start()
         # ipykernel quits at once when its parent is PID 1, which it is inside a PID namespace.
-        env = dict(kw.get("env") or os.environ)
+        env = dict(kw.get("env") or launch_environment())
         env.pop("JPY_PARENT_PID", None)
         kw["env"] = env
         kw.setdefault("stdout", subprocess.DEVNULL)  # without a parent ipykernel prints a connection banner

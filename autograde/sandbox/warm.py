@@ -7,16 +7,14 @@ kernels start cold in the same sandbox.
 """
 from __future__ import annotations
 
-import os
-
-from autograde.config import resolve_class
+from autograde.config import launch_environment, python_path, resolve_class
 from autograde.sandbox import bubblewrap, zygote
 
 
 def warm_zygote(wanted: bool, env: dict[str, str]) -> zygote.Zygote | None:
     """The shared zygote (started now if need be) when warm starts are wanted and work here, else None."""
     if wanted and bubblewrap.bwrap_status()[0] and zygote.warm_start_possible():
-        return zygote.shared_zygote(bubblewrap.kernel_environment({**os.environ, **env}))
+        return zygote.shared_zygote(bubblewrap.kernel_environment(launch_environment(env)), python_path())
     return None
 
 
