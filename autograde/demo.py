@@ -14,8 +14,8 @@ import shutil
 import time
 from pathlib import Path
 
-from autograde.config import Limits
-from autograde.course_dir import source_assignments
+from autograde.config import GradingSettings
+from autograde.course_dir import load_config, source_assignments
 from autograde.demo_class import make_class
 from autograde.errors import CourseError
 from autograde.feedback import feedback
@@ -101,7 +101,8 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
     for assignment in chosen:
         hand_in(course, assignment, kinds or DEFAULT_KINDS)
         print(f"[3/7] grading {assignment} in parallel")
-        summary = grade(course, assignment, workers=workers, limits=Limits(cell_timeout=cell_timeout), force=True)
+        settings = GradingSettings.for_course(load_config(course), cell_seconds=cell_timeout)
+        summary = grade(course, assignment, workers=workers, settings=settings, force=True)
         for record in summary.records:
             if record.status != "ok":
                 print(f"      {record.student}: {record.status}: {record.reason}")

@@ -24,7 +24,7 @@ import nbformat
 from nbconvert.exporters import WebPDFExporter
 from traitlets import Int, Unicode
 
-from autograde.config import chromium_variable, launch_environment
+from autograde.config import GradingSettings, chromium_variable, launch_environment
 
 log = logging.getLogger(__name__)
 _quiet_nbconvert = log.getChild("nbconvert")
@@ -272,15 +272,12 @@ def sandbox_options(code_cells: int, timeout: int) -> dict:
     if path is None:
         log.warning("no sandbox (%s): the notebook runs with your rights, as in Jupyter", why)
         return {}
-    from autograde.config import Limits
     from autograde.sandbox.manager import SandboxKernelManager
-    from autograde.sandbox.nbgrader_plugin import limits_config
 
     # The whole notebook may take every cell's limit: a student's full-length run is no grading run.
-    limits = Limits(cell_timeout=timeout, notebook_timeout=timeout * max(code_cells, 1))
-    config = limits_config(limits)
-    config.SandboxKernelManager.warm_start = False  # one kernel: a zygote would only add its own start
-    return {"kernel_manager_class": SandboxKernelManager, "config": config}
+    # One kernel: a zygote would only add its own start.
+    settings = GradingSettings(cell_seconds=timeout, notebook_seconds=timeout * max(code_cells, 1), warm_start=False)
+    return {"kernel_manager_class": SandboxKernelManager, "config": settings.as_config()}
 
 
 def copy_of_folder(folder: Path, scratch: Path) -> None:

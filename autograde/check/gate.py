@@ -50,7 +50,14 @@ from autograde.check.mutation_run import (
     restore_problem,
     state_changer,
 )
-from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
+from autograde.config import (
+    MAX_MUTANTS,
+    MUTANT_TIMEOUT,
+    SOLUTION_TIME_LIMIT,
+    GradingSettings,
+    add_setting_arguments,
+    command_settings,
+)
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
 from autograde.errors import CourseError
 from autograde.generate import generate_one
@@ -77,6 +84,7 @@ class CheckSettings:
     mutate: bool = True
     kernel_manager_class: str | None = None  # None: as `course grade` (config, else the sandbox: choose_kernel_manager)
     progress: bool = True
+    grading: GradingSettings | None = None  # None: the course config's (GradingSettings.for_course)
 
 
 @dataclass
@@ -118,10 +126,11 @@ class _Grading:
     @classmethod
     def for_course(cls, scratch: Path, config: Config, settings: CheckSettings) -> _Grading:
         """Execution settings as ``course grade`` builds them, plus per-cell limits for the injected cells."""
-        execute = ExecuteSettings.for_course(config, kernel_manager_class=settings.kernel_manager_class)
+        grading = settings.grading if settings.grading is not None else GradingSettings.for_course(config)
+        execute = ExecuteSettings.for_course(config, grading, settings.kernel_manager_class)
         if execute.kernel_manager_class is None:  # as course grade: the sandbox, refused or warned about
-            execute.kernel_manager_class = choose_kernel_manager(configured_require_sandbox(config), "check")
-        execute.execute_options["timeout_func"] = CellTimeouts(execute.limits.cell_timeout)
+            execute.kernel_manager_class = choose_kernel_manager(grading.require_sandbox, "check")
+        execute.execute_options["timeout_func"] = CellTimeouts(grading.cell_seconds)
         return cls(scratch, config, execute, settings.workers)
 
     def prepare(self, assignment: str, student: str, notebooks: list[str]) -> Submission:
@@ -483,6 +492,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (default: as course grade)")
     parser.add_argument("--html", metavar="FILE", help="HTML report (default: reports/check.html in the course)")
     parser.add_argument("--workdir", metavar="DIR", help="keep the scratch course (generated and graded notebooks) here")
+    add_setting_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -497,7 +507,8 @@ def run(args: argparse.Namespace) -> int:
         raise CourseError(f"course check: --max-mutants must be 0 or more, got {args.max_mutants}")
     settings = CheckSettings(max_mutants=args.max_mutants or None, mutate=args.max_mutants > 0,
                              mutant_timeout=args.mutant_timeout, time_limit=args.time_limit,
-                             kernel_manager_class=args.kernel_manager)
+                             kernel_manager_class=args.kernel_manager,
+                             grading=command_settings(load_config(root), args, "check"))
     if args.workers is not None:
         settings.workers = args.workers
     start = time.monotonic()

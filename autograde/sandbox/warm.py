@@ -25,13 +25,13 @@ def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> bool:
     return warm_zygote(cls is not None and cls.warm_start.default_value, env) is not None
 
 
-def prepare_for_forks(manager: type | str | None, env: dict[str, str], warm: bool) -> None:
+def prepare_for_forks(manager: type | str | None, env: dict[str, str], warm_start: bool) -> None:
     """Before worker processes fork, do once what every sandboxed kernel they start would otherwise redo:
-    find the course library kernels import (each fork inherits the cached answer) and, when ``warm``,
+    find the course library kernels import (each fork inherits the cached answer) and, when ``warm_start``,
     start the zygote they all fork kernels from."""
     if _sandbox_manager_class(manager) is not None:
         bubblewrap.kernel_course_package()
-    if warm:
+    if warm_start:
         start_warm_kernels(manager, env)
 
 

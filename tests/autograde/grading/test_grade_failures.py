@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from autograde.cli import main
-from autograde.config import Limits
+from autograde.config import GradingSettings
 from autograde.demo_class import reference, write_submission
 from autograde.grading.execute import execute_notebook
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course
@@ -71,7 +71,7 @@ def test_notebook_time_limit_stops_the_run_and_zeroes_the_rest():
     nb.cells = [nbformat.v4.new_code_cell("import time\nvalue = 41"),
                 nbformat.v4.new_code_cell("time.sleep(30)"),
                 nbformat.v4.new_code_cell("value + 1")]
-    result = execute_notebook(nbformat.writes(nb), Limits(cell_timeout=60, notebook_timeout=4))
+    result = execute_notebook(nbformat.writes(nb), GradingSettings(cell_seconds=60, notebook_seconds=4))
     assert result.status == "timeout" and "time limit" in result.reason
     assert result.duration < 20
     cells = nbformat.reads(result.notebook_json, as_version=4).cells
@@ -80,5 +80,5 @@ def test_notebook_time_limit_stops_the_run_and_zeroes_the_rest():
 
 
 def test_bad_input_is_a_result_not_an_exception():
-    result = execute_notebook("{ not a notebook", Limits())
+    result = execute_notebook("{ not a notebook")
     assert result.status == "error" and "not valid" in result.reason
