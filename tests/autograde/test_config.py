@@ -3,6 +3,7 @@ command line alike, and the very traits the sandbox's kernel manager enforces.""
 from __future__ import annotations
 
 import argparse
+import math
 
 import pytest
 from traitlets import TraitError
@@ -81,3 +82,13 @@ def test_the_strict_manager_requires_the_sandbox_whatever_the_settings_say(monke
         StrictSandboxKernelManager(config=config).sandbox_usable()
     with pytest.warns(RuntimeWarning, match="SANDBOX OFF"):
         assert SandboxKernelManager(config=config).sandbox_usable() is False
+
+
+@pytest.mark.parametrize("sections, timeout", [
+    ({"GradingSettings": {"cell_seconds": 7.5}}, 8), ({"Execute": {"timeout": 30}}, 30),
+    ({"GradingSettings": {"cell_seconds": 7}, "Execute": {"timeout": 30}}, 7)])
+def test_nbgrader_autograde_applies_the_cell_limit_where_course_grade_reads_it(sections, timeout):
+    from autograde.sandbox.nbgrader_plugin import SandboxExecute
+
+    assert SandboxExecute(config=course_config(**sections)).timeout == timeout
+    assert math.ceil(GradingSettings.for_course(course_config(**sections)).cell_seconds) == timeout
