@@ -21,6 +21,7 @@ from autograde.errors import CourseError
 from autograde.feedback import feedback
 from autograde.generate import generate
 from autograde.grading.grade import grade
+from autograde.grading.status import Status
 from autograde.lms.collect import collect
 from autograde.lms.demo_export import brightspace_export
 from autograde.lms.export import export
@@ -104,7 +105,7 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
         settings = GradingSettings.for_course(load_config(course), cell_seconds=cell_timeout)
         summary = grade(course, assignment, workers=workers, settings=settings, force=True)
         for record in summary.records:
-            if record.status != "ok":
+            if record.status != Status.OK:
                 print(f"      {record.student}: {record.status}: {record.reason}")
         print(f"      {summary.line()}")
         pages = feedback(course, assignment)

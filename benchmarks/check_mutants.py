@@ -22,7 +22,7 @@ from tqdm import tqdm
 from autograde.cells import has_error
 from autograde.check.metadata_lint import tasks
 from autograde.check.mutate import equivalent_ids, mutants, select
-from autograde.check.mutation_run import CellTimeouts, instrument, read_results
+from autograde.check.mutation_run import CellTimeouts, MutantStatus, instrument, read_results
 from autograde.config import CELL_TIMEOUT, MUTANT_TIMEOUT, GradingSettings
 from autograde.grading.execute import execute_notebook
 
@@ -46,7 +46,7 @@ def main() -> None:
                               execute_options={"timeout_func": CellTimeouts(CELL_TIMEOUT)})
     in_kernel = time.monotonic() - start
     _, results, _, _ = read_results(result.notebook_json, plan, equivalent)
-    killed_in_kernel = {r.mutant.id for r in results if r.status == "killed"}
+    killed_in_kernel = {r.mutant.id for r in results if r.status == MutantStatus.KILLED}
 
     start = time.monotonic()
     killed_per_run = set()

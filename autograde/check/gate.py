@@ -44,6 +44,7 @@ from autograde.check.mutation_run import (
     KEY,
     CellTimeouts,
     MutantResult,
+    MutantStatus,
     failed_restores,
     instrument,
     read_results,
@@ -65,6 +66,7 @@ from autograde.grading.execute import ExecutionResult
 from autograde.grading.pool import ExecuteSettings, run_local
 from autograde.grading.prepare import Job, Reference, Submission, make_autograder, prepare_submission
 from autograde.grading.score import cell_scores, score_notebook
+from autograde.grading.status import Outcome
 from autograde.sandbox import choose_kernel_manager
 
 if TYPE_CHECKING:
@@ -164,7 +166,7 @@ class _Grading:
     @staticmethod
     def finished(result: ExecutionResult) -> bool:
         """Whether every cell ran (cells may still have raised)."""
-        return result.status == "ok"
+        return result.outcome == Outcome.FINISHED
 
 
 # --- reading executed notebooks
@@ -388,7 +390,7 @@ def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) 
     item.check.problems.extend(problems)
     item.check.seconds = result.duration - injected
     result = replace(result, notebook_json=clean)
-    ran = [m for m in item.check.mutants if m.status != "not tested"]
+    ran = [m for m in item.check.mutants if m.status != MutantStatus.NOT_TESTED]
     if ran and (not grading.finished(result) or solution_problems(nbformat.reads(clean, as_version=4))):
         # A mutant may have disturbed the kernel: confirm with a plain run of the solution.
         plain = grading.run_one(_plain_job(item))
@@ -430,7 +432,7 @@ def _judge(item: _Plan, grading: _Grading, time_limit: float) -> None:
         student = grading.scores(check.assignment, STUDENT, check.notebook)
         _judge_student(check, item.student_result, student, tests, item.source)
     for mutant in check.mutants:
-        if mutant.status in ("survived", "not run"):
+        if mutant.status in (MutantStatus.SURVIVED, MutantStatus.NOT_RUN):
             check.problems.append(f"{mutant.task}: mutant {mutant.mutant.id} {mutant.status} "
                                   f"({mutant.mutant.description}):\n{_indent(mutant.mutant.diff)}")
 
@@ -441,7 +443,7 @@ def _judge_solution(check: NotebookCheck, result: ExecutionResult, scores: dict[
     check.max_score = sum(tests.values())
     check.solution_score = sum(scores[c][0] for c in tests)
     if not _Grading.finished(result):
-        check.problems.append(f"the solution did not finish: {result.status}: {result.reason}")
+        check.problems.append(f"the solution did not finish: {result.outcome}: {result.reason}")
     failures = solution_problems(nbformat.reads(result.notebook_json, as_version=4))
     check.problems.extend(failures)
     lost = [f"{c} {scores[c][0]:g}/{most:g}" for c, most in tests.items()
@@ -469,7 +471,7 @@ def _judge_student(check: NotebookCheck, result: ExecutionResult, scores: dict[s
         check.problems.append(f"the student version earns {check.student_score:g} points without any answer "
                               f"({', '.join(passing)} pass)")
     if not _Grading.finished(result):
-        check.problems.append(f"the student version did not finish: {result.status}: {result.reason}")
+        check.problems.append(f"the student version did not finish: {result.outcome}: {result.reason}")
     check.problems.extend(student_problems(nbformat.reads(result.notebook_json, as_version=4), source))
 
 

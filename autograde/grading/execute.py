@@ -22,7 +22,7 @@ API (kept small on purpose; the sandbox and the dask path build on it):
   (``c.Execute.*``), e.g. ``extra_arguments``; ``timeout`` there is overridden by ``settings``.
 
 The function never raises: a kernel that dies, a kernel that cannot start, the notebook time limit
-and any other error all come back as an :class:`ExecutionResult` whose ``status`` and ``reason`` say
+and any other error all come back as an :class:`ExecutionResult` whose ``outcome`` and ``reason`` say
 what happened. Code cells that did not run get an error output ("not run: ..."), so nbgrader's
 scoring gives them 0 instead of counting an empty test cell as passed. Cells are executed by
 nbgrader's own ``Execute`` preprocessor, one by one, so outputs (and therefore scores) match
@@ -45,7 +45,7 @@ from traitlets.config import Config
 from autograde.cells import has_error, is_not_run, mark_not_run
 from autograde.config import GradingSettings, launch_environment, resolve_class
 from autograde.grading.nbgrader_adapter import start_cell_by_cell
-from autograde.grading.status import Status, execution_verdict, stopped
+from autograde.grading.status import Outcome, execution_verdict, stopped
 
 
 @runtime_checkable
@@ -65,10 +65,10 @@ class LimitedKernelManager(Protocol):
 
 @dataclass
 class ExecutionResult:
-    """The executed notebook (JSON) and how the run went: its status, why, and what the limits did."""
+    """The executed notebook (JSON) and how the run went: its outcome, why, and what the limits did."""
 
     notebook_json: str  # every code cell either ran or carries a NOT_RUN error output
-    status: Status  # OK: every cell ran (cells may have raised); TIMEOUT, CRASHED, ERROR or FAILED
+    outcome: Outcome  # FINISHED: every cell ran (cells may have raised); TIMEOUT, CRASHED, ERROR or FAILED
     reason: str  # one line for people: "" when all cells ran cleanly
     duration: float  # seconds of wall time, kernel start included
     cells_run: int = 0
@@ -77,7 +77,7 @@ class ExecutionResult:
     host: str = field(default_factory=socket.gethostname)
 
     def __repr__(self) -> str:
-        return (f"ExecutionResult(status={self.status!r}, reason={self.reason!r}, duration={self.duration:.1f}s, "
+        return (f"ExecutionResult(outcome={self.outcome!r}, reason={self.reason!r}, duration={self.duration:.1f}s, "
                 f"cells_run={self.cells_run}, cells_failed={self.cells_failed}, host={self.host!r})")
 
 
@@ -132,26 +132,26 @@ def execute_notebook(notebook_json: str, settings: GradingSettings | None = None
     try:
         nb = nbformat.reads(notebook_json, as_version=4)
     except Exception as error:  # noqa: BLE001 - unreadable input is a result, not a crash of the worker
-        return ExecutionResult(notebook_json, Status.ERROR, f"notebook is not valid JSON/nbformat: {error}", 0.0)
+        return ExecutionResult(notebook_json, Outcome.ERROR, f"notebook is not valid JSON/nbformat: {error}", 0.0)
     client = None
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         try:
             _write_files(Path(scratch), files or {})
             client = _execute_client(execute_options, settings, kernel_manager_class, _KernelHandover(scratch, run_tag))
-            status, reason = _run_cells(client, nb, scratch, launch_environment(env), settings, start)
+            outcome, reason = _run_cells(client, nb, scratch, launch_environment(env), settings, start)
         except Exception as error:  # noqa: BLE001 - e.g. the kernel never started
-            status, reason = stopped(error, None)
+            outcome, reason = stopped(error, None)
             mark_not_run([c for c in nb.cells if c.cell_type == "code" and not c.get("outputs")], reason)
     manager = getattr(client, "last_manager", None)
     notes = manager.resource_notes() if isinstance(manager, LimitedKernelManager) else []
-    status, reason = execution_verdict(status, reason, nb.cells, settings.cell_seconds, notes)
+    outcome, reason = execution_verdict(outcome, reason, nb.cells, settings.cell_seconds, notes)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    return ExecutionResult(nbformat.writes(nb), status, reason, time.monotonic() - start,
+    return ExecutionResult(nbformat.writes(nb), outcome, reason, time.monotonic() - start,
                            sum(not is_not_run(c) for c in code), sum(has_error(c) for c in code), notes)
 
 
 def _run_cells(client: Any, nb: NotebookNode, scratch: str, env: dict[str, str], settings: GradingSettings,
-               start: float) -> tuple[Status, str]:
+               start: float) -> tuple[Outcome, str]:
     """Start the kernel and run the cells one by one until the end, a dead kernel or the notebook limit.
 
     The same steps as nbconvert's ExecutePreprocessor.preprocess, but cell by cell so that a notebook
@@ -159,7 +159,7 @@ def _run_cells(client: Any, nb: NotebookNode, scratch: str, env: dict[str, str],
     resources = {"metadata": {"path": scratch}}
     start_cell_by_cell(client, nb, resources)
     deadline = start + settings.notebook_seconds
-    status, reason = Status.OK, ""
+    outcome, reason = Outcome.FINISHED, ""
     with client.setup_kernel(env={**env, "NBGRADER_EXECUTION": "autograde"}):
         info = client.wait_for_reply(client.kc.kernel_info())
         if info:
@@ -168,7 +168,7 @@ def _run_cells(client: Any, nb: NotebookNode, scratch: str, env: dict[str, str],
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 limit = f"notebook time limit of {settings.notebook_seconds:g} s"
-                status, reason = Status.TIMEOUT, f"{limit} reached before cell {index}"
+                outcome, reason = Outcome.TIMEOUT, f"{limit} reached before cell {index}"
                 mark_not_run(nb.cells[index:], limit)
                 break
             cell_limit = min(settings.cell_seconds, remaining)
@@ -176,16 +176,16 @@ def _run_cells(client: Any, nb: NotebookNode, scratch: str, env: dict[str, str],
             try:
                 client.preprocess_cell(cell, resources, index)
             except Exception as error:  # noqa: BLE001 - a dead kernel etc. ends the run, not the worker
-                status, reason = stopped(error, index)
+                outcome, reason = stopped(error, index)
                 mark_not_run(nb.cells[index:], reason)
                 break
     client.set_widgets_metadata()
-    return status, reason
+    return outcome, reason
 
 
-def not_run_result(notebook_json: str, status: Status, reason: str, duration: float = 0.0) -> ExecutionResult:
+def not_run_result(notebook_json: str, outcome: Outcome, reason: str, duration: float = 0.0) -> ExecutionResult:
     """The result for a notebook that never ran (its worker died): every code cell marked not run."""
     nb = nbformat.reads(notebook_json, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     mark_not_run(code, reason)
-    return ExecutionResult(nbformat.writes(nb), status, reason, duration, 0, len(code))
+    return ExecutionResult(nbformat.writes(nb), outcome, reason, duration, 0, len(code))

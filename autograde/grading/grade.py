@@ -269,7 +269,7 @@ class _ClassRun:
         """Verify and judge one executed notebook; commit its student once all their notebooks are back."""
         result.notebook_json, tampering = tamper.unseal(result.notebook_json, self.seals.pop(job.key))
         cells = nbformat.reads(result.notebook_json, as_version=4).cells
-        status, reason = grading_verdict(result.status, result.reason, result.notes, cells, tampering, job.notes)
+        status, reason = grading_verdict(result.outcome, result.reason, result.notes, cells, tampering, job.notes)
         entry = self.opened[job.student]
         entry.graded.append(_Graded(job, result, attempts, status, reason))
         if len(entry.graded) == len(entry.submission.jobs):

@@ -22,7 +22,7 @@ from traitlets.config import Config
 from autograde.config import MAX_ATTEMPTS, GradingSettings, course_variables
 from autograde.grading.execute import ExecutionResult, execute_notebook, not_run_result
 from autograde.grading.prepare import Job
-from autograde.grading.status import Status
+from autograde.grading.status import Outcome
 from autograde.sandbox import prepare_for_forks
 from autograde.sandbox.syscalls import die_with_parent
 
@@ -134,7 +134,7 @@ class _Processes:
                 self.retries.append((job, attempt + 1))
             else:
                 reason = f"worker process died (exit code {process.exitcode}) on each of {attempt} attempts"
-                finished.append((job, not_run_result(job.notebook_json, Status.FAILED, reason,
+                finished.append((job, not_run_result(job.notebook_json, Outcome.FAILED, reason,
                                                      time.monotonic() - started), attempt))
         return finished
 
@@ -179,7 +179,7 @@ def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str, win
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - KilledWorker, lost connection...: recorded, not raised
-                result = not_run_result(job.notebook_json, Status.FAILED, f"dask: {type(error).__name__}: {error}")
+                result = not_run_result(job.notebook_json, Outcome.FAILED, f"dask: {type(error).__name__}: {error}")
             attempts = _dask_attempts(client, future.key)
             future.release()
             following = submit()

@@ -10,6 +10,7 @@ from autograde.cli import main
 from autograde.config import GradingSettings
 from autograde.demo_class import reference, write_submission
 from autograde.grading.execute import execute_notebook
+from autograde.grading.status import Outcome
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ def test_notebook_time_limit_stops_the_run_and_zeroes_the_rest():
                 nbformat.v4.new_code_cell("time.sleep(30)"),
                 nbformat.v4.new_code_cell("value + 1")]
     result = execute_notebook(nbformat.writes(nb), GradingSettings(cell_seconds=60, notebook_seconds=4))
-    assert result.status == "timeout" and "time limit" in result.reason
+    assert result.outcome == Outcome.TIMEOUT and "time limit" in result.reason
     assert result.duration < 20
     cells = nbformat.reads(result.notebook_json, as_version=4).cells
     assert cells[0].outputs == []  # ran cleanly
@@ -81,4 +82,4 @@ def test_notebook_time_limit_stops_the_run_and_zeroes_the_rest():
 
 def test_bad_input_is_a_result_not_an_exception():
     result = execute_notebook("{ not a notebook")
-    assert result.status == "error" and "not valid" in result.reason
+    assert result.outcome == Outcome.ERROR and "not valid" in result.reason
