@@ -28,7 +28,7 @@ from nbgrader.utils import determine_grade, is_grade
 from autograde.cells import TIMED_OUT, CellError, first_error, grade_id, has_error, is_not_run, nbgrader_metadata
 from autograde.check.explain import cell_seconds
 from autograde.check.metadata_lint import Task
-from autograde.check.mutate import Mutant, bound_names
+from autograde.check.mutate import Mutant, defined_names
 
 KEY = "course_check"  # cell metadata key of injected cells
 HELPER_TIMEOUT = 30  # seconds for the bookkeeping cells (RNG snapshots, forgetting names)
@@ -160,7 +160,7 @@ def instrument(nb: NotebookNode, plan: dict[str, tuple[Task, list[Mutant]]], tim
 
 def _begin(nb: NotebookNode, task: Task, tag: str) -> list[NotebookNode]:
     """The cell that puts the RNGs back and forgets the answer's names before a mutant (or a restore) runs."""
-    names = bound_names(nb.cells[task.answer_index].source)
+    names = defined_names(nb.cells[task.answer_index].source)
     begin = f"__course_check__.begin({task.answer_id!r}, {names!r})"
     return [_injected(begin, "begin", task.answer_id, HELPER_TIMEOUT, mutant=tag)]
 

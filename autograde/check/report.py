@@ -10,8 +10,9 @@ from autograde.check.mutation_run import MutantStatus
 from autograde.pages import render, table
 
 if TYPE_CHECKING:
-    from autograde.check.gate import CheckSettings, NotebookCheck
+    from autograde.check.gate import CheckSettings
     from autograde.check.mutation_run import MutantResult
+    from autograde.check.verdicts import NotebookCheck
 
 
 def _mutation_counts(results: list[MutantResult]) -> tuple[int, int, int]:

@@ -10,7 +10,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from autograde import cli
 from autograde.check.gate import CheckSettings, check_assignments
 from autograde.check.metadata_lint import metadata_problems, stated_points, tasks
-from autograde.check.mutate import bound_names, equivalent_ids, mutants, select, solution_lines
+from autograde.check.mutate import defined_names, equivalent_ids, mutants, select, solution_lines
 from autograde.check.mutation_run import CellTimeouts, MutantStatus
 from tests.support.paths import FIXTURES, REPO
 
@@ -74,8 +74,8 @@ def test_select_caps_and_spreads_over_operators():
     assert select(found, None) == found
 
 
-def test_bound_names_skip_rebinding_and_imports():
-    assert bound_names("import numpy as np\ndef f(): pass\nclass C: pass\nw = 2\nnet = net.to('cpu')\n") == ["f", "C", "w"]
+def test_defined_names_skip_rebinding_and_imports():
+    assert defined_names("import numpy as np\ndef f(): pass\nclass C: pass\nw = 2\nnet = net.to('cpu')\n") == ["f", "C", "w"]
 
 
 def _cell(source, grade_id, *, grade=False, solution=False, locked=False, points=None):
