@@ -116,15 +116,15 @@ def _execute_settings(config, settings: GradingSettings, kernel_manager_class: s
                       scheduler: str | None, workers: int) -> ExecuteSettings:
     """How kernels run: the config's Execute options, the settings, a sandbox, one torch thread per core share."""
     # A sandbox named in the config (c.Execute.kernel_manager_class) applies here as in `nbgrader autograde`.
-    settings = ExecuteSettings.for_course(config, settings, kernel_manager_class)
-    settings.kernel_manager_class = (settings.kernel_manager_class
-                                     or choose_kernel_manager(settings.settings.require_sandbox, "grade"))
-    settings.run_tag = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
+    execution = ExecuteSettings.for_course(config, settings, kernel_manager_class)
+    if execution.kernel_manager_class is None:
+        execution.kernel_manager_class = choose_kernel_manager(settings.require_sandbox, "grade")
+    execution.run_tag = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
     if not scheduler and not threads_chosen():
         # Kernels running side by side share the cores: torch's default of one thread per core in
         # every kernel oversubscribes them and makes small matrix work many times slower.
-        settings.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    return settings
+        execution.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    return execution
 
 
 def _warm_start_pays(reference: Reference) -> bool:

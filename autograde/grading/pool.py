@@ -31,7 +31,7 @@ from autograde.sandbox.syscalls import die_with_parent
 class ExecuteSettings:
     """What every job's execution shares: grading settings, kernel manager, Execute options, kernel environment."""
 
-    settings: GradingSettings = field(default_factory=GradingSettings)
+    grading: GradingSettings = field(default_factory=GradingSettings)
     kernel_manager_class: str | None = None
     execute_options: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -49,12 +49,12 @@ class ExecuteSettings:
         other = {k: v for k, v in config.get("SandboxKernelManager", {}).items() if k not in grading}
         if other:  # the sandbox's other settings, as nbgrader's Execute hands them over; the grading ones are in settings
             options["config"] = Config(SandboxKernelManager=Config(other))
-        return cls(settings=settings if settings is not None else GradingSettings.for_course(config),
+        return cls(grading=settings if settings is not None else GradingSettings.for_course(config),
                    execute_options=options, kernel_manager_class=kernel_manager_class or configured,
                    env=course_variables())
 
     def run(self, job: Job) -> ExecutionResult:
-        return execute_notebook(job.notebook_json, self.settings, files=job.files, env=self.env,
+        return execute_notebook(job.notebook_json, self.grading, files=job.files, env=self.env,
                                 kernel_manager_class=self.kernel_manager_class, execute_options=self.execute_options,
                                 run_tag=self.run_tag)
 
@@ -77,7 +77,7 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     so it starts in milliseconds (a forkserver or spawn would import them again, seconds per start on a
     busy machine); the child never touches the gradebook connection it inherits.
     """
-    prepare_for_forks(settings.kernel_manager_class, settings.env, settings.settings.warm_start)  # once, not in every fork
+    prepare_for_forks(settings.kernel_manager_class, settings.env, settings.grading.warm_start)  # once, not in every fork
     processes = _Processes(iter(jobs), settings, max(1, workers))  # jobs are pulled lazily, so executions
     try:                                                             # start while the caller prepares the rest
         while processes.fill():
