@@ -82,7 +82,7 @@ class GradingSettings(Configurable):
         """The settings of a run: those ``given`` (the command line's; None: not given), else the course's
         ``c.SandboxKernelManager``, ``c.GradingSettings`` and ``c.Execute.timeout`` (in that order, as
         ``nbgrader autograde`` reads them), else the defaults. So both tools grade under the same values."""
-        names = set(cls.class_trait_names(config=True))
+        names = set(GradingSettings.class_trait_names(config=True))
         values: dict[str, Any] = {}
         if "Execute" in config and "timeout" in config.Execute:
             values["cell_seconds"] = config.Execute.timeout
@@ -92,8 +92,8 @@ class GradingSettings(Configurable):
         return cls(**values)
 
     def values(self) -> dict[str, Any]:
-        """Every setting by name."""
-        return {name: getattr(self, name) for name in self.trait_names(config=True)}
+        """Every setting by name (only GradingSettings' own, also on a kernel manager that derives from it)."""
+        return {name: getattr(self, name) for name in GradingSettings.class_trait_names(config=True)}
 
     def replaced(self, **changes: Any) -> GradingSettings:
         """A copy with ``changes``."""
