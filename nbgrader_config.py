@@ -15,9 +15,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 120
 
 # `nbgrader autograde` runs every kernel in the bubblewrap sandbox, under limits (autograde/sandbox/;
-# `course grade` always does). Limits: c.SandboxKernelManager.memory_bytes, .processes, .output_bytes,
-# .notebook_seconds; c.SandboxKernelManager.require_sandbox = True refuses to run without bubblewrap;
-# c.SandboxKernelManager.warm_start = False starts every kernel cold (no zygote).
+# `course grade` always does). Limits (autograde.config.GradingSettings, for both tools):
+# c.GradingSettings.memory_bytes, .processes, .output_bytes, .notebook_seconds, .file_bytes;
+# c.GradingSettings.require_sandbox = True refuses to run without bubblewrap;
+# c.GradingSettings.warm_start = False starts every kernel cold (no zygote).
 from autograde.sandbox import autograde_preprocessors  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors()

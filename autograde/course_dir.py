@@ -15,6 +15,8 @@ from sqlalchemy.exc import ArgumentError, SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograde.config import on_path
+
 # nbgrader's gradebook code sets off SQLAlchemy warnings ("Object ... not in session") on every grade; they
 # say nothing an instructor can act on and bury the summary, so they are not shown.
 warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
@@ -80,13 +82,10 @@ def report_dir(root: Path, assignment: str) -> Path:
 @contextlib.contextmanager
 def in_course(root: Path) -> Iterator[None]:
     """Run nbgrader code from the course root, with this environment's bin/ on PATH (nbgrader calls alembic)."""
-    old_cwd, old_path = os.getcwd(), os.environ.get("PATH", "")
-    bin_dir = str(Path(sys.executable).parent)
+    old_cwd = os.getcwd()
     os.chdir(root)
-    if bin_dir not in old_path.split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + old_path
     try:
-        yield
+        with on_path(Path(sys.executable).parent):
+            yield
     finally:
         os.chdir(old_cwd)
-        os.environ["PATH"] = old_path

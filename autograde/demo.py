@@ -14,13 +14,14 @@ import shutil
 import time
 from pathlib import Path
 
-from autograde.config import Limits
-from autograde.course_dir import source_assignments
+from autograde.config import GradingSettings
+from autograde.course_dir import load_config, source_assignments
 from autograde.demo_class import make_class
 from autograde.errors import CourseError
 from autograde.feedback import feedback
 from autograde.generate import generate
 from autograde.grading.grade import grade
+from autograde.grading.status import Status
 from autograde.lms.collect import collect
 from autograde.lms.demo_export import brightspace_export
 from autograde.lms.export import export
@@ -101,9 +102,10 @@ def demo(out: Path, workers: int | None = None, assignments: list[str] | None = 
     for assignment in chosen:
         hand_in(course, assignment, kinds or DEFAULT_KINDS)
         print(f"[3/7] grading {assignment} in parallel")
-        summary = grade(course, assignment, workers=workers, limits=Limits(cell_timeout=cell_timeout), force=True)
+        settings = GradingSettings.for_course(load_config(course), cell_seconds=cell_timeout)
+        summary = grade(course, assignment, workers=workers, settings=settings, force=True)
         for record in summary.records:
-            if record.status != "ok":
+            if record.status != Status.OK:
                 print(f"      {record.student}: {record.status}: {record.reason}")
         print(f"      {summary.line()}")
         pages = feedback(course, assignment)

@@ -24,6 +24,8 @@ import nbformat
 from nbconvert.exporters import WebPDFExporter
 from traitlets import Int, Unicode
 
+from autograde.config import GradingSettings, chromium_variable, launch_environment
+
 log = logging.getLogger(__name__)
 _quiet_nbconvert = log.getChild("nbconvert")
 _quiet_nbconvert.setLevel(logging.ERROR)
@@ -91,7 +93,7 @@ class BrowserNotFoundError(PDFError):
 
 def find_chromium(explicit: str | os.PathLike | None = None) -> Path:
     """The browser to print with: ``explicit``, else ``$COURSE_CHROMIUM``, else chromium/chrome on PATH."""
-    for source, candidate in (("--browser", explicit), ("COURSE_CHROMIUM", os.environ.get("COURSE_CHROMIUM"))):
+    for source, candidate in (("--browser", explicit), ("COURSE_CHROMIUM", chromium_variable())):
         if candidate:
             path = Path(candidate).expanduser()
             if not (path.is_file() and os.access(path, os.X_OK)):
@@ -258,7 +260,7 @@ class ChromiumPDFExporter(WebPDFExporter):
 def kernel_env() -> dict[str, str]:
     """This environment with matplotlib's inline backend: figures must reach the PDF even where
     MPLBACKEND=Agg is set (servers, CI), which would leave every plot as "<Figure size ...>" text."""
-    return {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    return launch_environment({"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
 
 
 def sandbox_options(code_cells: int, timeout: int) -> dict:
@@ -270,15 +272,12 @@ def sandbox_options(code_cells: int, timeout: int) -> dict:
     if path is None:
         log.warning("no sandbox (%s): the notebook runs with your rights, as in Jupyter", why)
         return {}
-    from autograde.config import Limits
     from autograde.sandbox.manager import SandboxKernelManager
-    from autograde.sandbox.nbgrader_plugin import limits_config
 
     # The whole notebook may take every cell's limit: a student's full-length run is no grading run.
-    limits = Limits(cell_timeout=timeout, notebook_timeout=timeout * max(code_cells, 1))
-    config = limits_config(limits)
-    config.SandboxKernelManager.warm_start = False  # one kernel: a zygote would only add its own start
-    return {"kernel_manager_class": SandboxKernelManager, "config": config}
+    # One kernel: a zygote would only add its own start.
+    settings = GradingSettings(cell_seconds=timeout, notebook_seconds=timeout * max(code_cells, 1), warm_start=False)
+    return {"kernel_manager_class": SandboxKernelManager, "config": settings.as_config()}
 
 
 def copy_of_folder(folder: Path, scratch: Path) -> None:

@@ -22,8 +22,8 @@ from tqdm import tqdm
 from autograde.cells import has_error
 from autograde.check.metadata_lint import tasks
 from autograde.check.mutate import equivalent_ids, mutants, select
-from autograde.check.mutation_run import CellTimeouts, instrument, read_results
-from autograde.config import CELL_TIMEOUT, MUTANT_TIMEOUT, Limits
+from autograde.check.mutation_run import CellTimeouts, MutantStatus, instrument, read_results
+from autograde.config import CELL_TIMEOUT, MUTANT_TIMEOUT, GradingSettings
 from autograde.grading.execute import execute_notebook
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     nb = nbformat.read(args.notebook, as_version=4)
     env = {k: v for k, v in os.environ.items() if k.startswith("COURSE_")}
-    limits = Limits(cell_timeout=CELL_TIMEOUT, notebook_timeout=1800)  # one run of every mutant takes long
+    limits = GradingSettings(cell_seconds=CELL_TIMEOUT, notebook_seconds=1800)  # one run of every mutant takes long
     plan = {t.answer_id: (t, select(mutants(nb.cells[t.answer_index].source), args.mutants)) for t in tasks(nb)}
     equivalent = {t.answer_id: equivalent_ids(nb.cells[t.answer_index].source) for t, _ in plan.values()}
     count = sum(len(found) for _, found in plan.values())
@@ -46,7 +46,7 @@ def main() -> None:
                               execute_options={"timeout_func": CellTimeouts(CELL_TIMEOUT)})
     in_kernel = time.monotonic() - start
     _, results, _, _ = read_results(result.notebook_json, plan, equivalent)
-    killed_in_kernel = {r.mutant.id for r in results if r.status == "killed"}
+    killed_in_kernel = {r.mutant.id for r in results if r.status == MutantStatus.KILLED}
 
     start = time.monotonic()
     killed_per_run = set()

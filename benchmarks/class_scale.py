@@ -7,7 +7,7 @@ Each class is the demo's made-up class (autograde.demo_class) of the small test 
 (tests/fixtures/assignments/mini), graded four ways: locally with 1 and with 2 worker processes, and on a
 cluster of a `dask scheduler` and two `dask worker` processes (one thread each) started from the
 command line on loopback (each worker keeps a warm zygote), once as deployed and once with cold
-kernel starts (``cold_start=True``, as `course grade --cold-start`). Every run is a fresh `grade()`
+kernel starts (``warm_start=False``, as `course grade --cold-start`). Every run is a fresh `grade()`
 in a child process whose own peak RSS (RUSAGE_SELF, not its workers' or kernels') is the parent's
 memory. Per-submission overhead is the median time of one notebook, kernel start included; a last
 table compares it warm and cold, locally and on the cluster, for the same assignment with
@@ -34,9 +34,12 @@ from tests.support.grading_course import ASSIGNMENT, add_class, make_course  # n
 KINDS = ["reference", "partly-right", "untouched", "exception"]
 CHILD = """
 import json, resource, statistics, sys
+from autograde.config import GradingSettings
+from autograde.course_dir import load_config
 from autograde.grading.grade import grade
+settings = GradingSettings.for_course(load_config(sys.argv[1]), warm_start=False if sys.argv[5] == "cold" else None)
 summary = grade(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]) or None, scheduler=sys.argv[4] or None,
-                progress=False, force=True, cold_start=True if sys.argv[5] == "cold" else None)
+                settings=settings, progress=False, force=True)
 print(json.dumps({"seconds": summary.seconds, "graded": len({r.student for r in summary.records}),
                   "median": statistics.median(r.duration for r in summary.records),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

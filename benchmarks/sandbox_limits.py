@@ -18,8 +18,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from autograde.config import Limits
-from autograde.sandbox import SandboxKernelManager, cgroups_writable, limits_config
+from autograde.config import GradingSettings
+from autograde.sandbox import SandboxKernelManager, cgroups_writable
 
 BOMB = """
     import os, subprocess, sys, time
@@ -45,11 +45,11 @@ def available() -> int:
         return next(int(line.split()[1]) << 10 for line in meminfo if line.startswith("MemAvailable:"))
 
 
-def run(cell: str, limits: Limits, warm: bool) -> tuple[str, int, list[str]]:
+def run(cell: str, settings: GradingSettings, warm_start: bool) -> tuple[str, int, list[str]]:
     """Run ``cell`` in one sandboxed kernel: what it printed, the largest drop of MemAvailable, the limits' notes."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(textwrap.dedent(cell))])
-    km = SandboxKernelManager(config=limits_config(limits), warm_start=warm)
-    client = NotebookClient(nb, km=km, config=limits_config(limits), allow_errors=True, timeout=120)
+    km = SandboxKernelManager(config=settings.as_config(), warm_start=warm_start)
+    client = NotebookClient(nb, km=km, config=settings.as_config(), allow_errors=True, timeout=120)
     before, lowest, done = available(), [available()], threading.Event()
 
     def sample() -> None:
@@ -78,9 +78,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"cgroups writable: {cgroups_writable()}")
     for _ in range(args.bombs):
-        most, _, notes = run(BOMB, Limits(max_processes=64), not args.cold_start)
+        most, _, notes = run(BOMB, GradingSettings(processes=64), not args.cold_start)
         print(f"fork bomb, limit 64: most processes seen {most}; {notes}")
-    codes, drop, notes = run(SPREAD.format(children=args.children), Limits(memory_bytes=2 << 30), not args.cold_start)
+    codes, drop, notes = run(SPREAD.format(children=args.children), GradingSettings(memory_bytes=2 << 30), not args.cold_start)
     print(f"{args.children} x 1 GiB, limit 2048 MiB: host MemAvailable fell by {drop >> 20} MiB; exits {codes}; {notes}")
 
 

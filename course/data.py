@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import TensorDataset
 
+from . import settings
+
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -53,10 +55,7 @@ def data_dir(root: str | os.PathLike | None = None) -> Path:
     """The folder that holds ``FashionMNIST/raw/``: argument, then ``COURSE_DATA_DIR``, then cache."""
     if root is not None:
         return Path(root).expanduser()
-    if os.environ.get("COURSE_DATA_DIR"):
-        return Path(os.environ["COURSE_DATA_DIR"]).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache / "course-dl"
+    return settings.data_folder() or settings.cache_home() / "course-dl"
 
 
 def _missing_data_message(root: Path, reason: str) -> str:

@@ -1,7 +1,6 @@
 """Plots of training histories: a live grid of experiments with a results table, layer statistics, images."""
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 
@@ -11,6 +10,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from . import training
+from .settings import graded
 
 
 def _in_notebook() -> bool:
@@ -74,7 +74,7 @@ class HistoryPlotter:
         self._colours: dict[str, str] = {}  # series name -> colour, the same in every cell and redraw
         self._credit, self._credited_at = LIVE_BURST, time.perf_counter()  # seconds of drawing allowed
         # Under nbgrader nobody watches: the figure is shown once, by done(), which saves seconds per fit.
-        self._handle = None if os.environ.get("NBGRADER_EXECUTION") else _display(self.fig)
+        self._handle = None if graded() else _display(self.fig)
         if self._handle is not None:
             training.epoch_watcher, training.stop_watcher = self._epoch, self._stopped
 

@@ -1,6 +1,6 @@
 """The shape ARCHITECTURE.md promises: short functions, no private names imported across modules,
-no test importing from conftest or from another test module, no SystemExit outside cli.py, and a zygote
-that imports no Jupyter."""
+no test importing from conftest or from another test module, no SystemExit outside cli.py, the process
+environment read in one settings module per package, and a zygote that imports no Jupyter."""
 from __future__ import annotations
 
 import ast
@@ -54,6 +54,31 @@ def exits_outside_the_command(root: Path) -> list[str]:
     return found
 
 
+# The one module per package that reads (or sets) the process environment: every setting is read there
+# and handed on as an argument. The exception: confinement.py, run in the zygote's freshly forked kernel,
+# gives that process the sandboxed peer's environment (read from its /proc/PID/environ) as it gives it the
+# peer's namespaces, root and uid; that is a step of confinement, not a setting, and the zygote may not
+# import the settings module (it imports traitlets).
+ENVIRONMENT_READERS = {Path("autograde/config.py"), Path("course/settings.py"), Path("autograde/sandbox/confinement.py")}
+ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def environment_readers(root: Path) -> list[str]:
+    """Uses of ``os.environ``/``os.getenv`` (and ``from os import environ``) outside ENVIRONMENT_READERS."""
+    found = []
+    for path in python_files(root, *PACKAGES):
+        if path.relative_to(root) in ENVIRONMENT_READERS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            named = ((isinstance(node, ast.Attribute) and node.attr in ENVIRONMENT_NAMES
+                      and isinstance(node.value, ast.Name) and node.value.id == "os")
+                     or (isinstance(node, ast.ImportFrom) and node.module == "os"
+                         and any(a.name in ENVIRONMENT_NAMES for a in node.names)))
+            if named:
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
 def test_no_function_is_longer_than_fifty_lines():
     assert long_functions(REPO) == [], "split these into named steps"
 
@@ -66,6 +91,12 @@ def test_only_the_command_line_exits():
     """Library code raises CourseError with the message a user needs; cli.main alone turns it into an exit code,
     so grade(), similarity() and the rest can be called from a notebook or a server extension."""
     assert exits_outside_the_command(REPO) == [], "raise autograde.errors.CourseError instead"
+
+
+def test_only_the_settings_modules_read_the_environment():
+    """No setting travels through os.environ: autograde/config.py (course/settings.py for the students'
+    library) reads it once and every other module is handed values as arguments."""
+    assert environment_readers(REPO) == [], "read it in autograde/config.py (course/settings.py) and pass it on"
 
 
 def test_the_zygote_imports_no_jupyter_machinery():

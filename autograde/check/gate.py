@@ -14,6 +14,10 @@ generate, prepare, :func:`autograde.grading.execute.execute_notebook` in the poo
   mutants run in the same kernel as the solution (:mod:`autograde.check.mutation_run`);
 - the grading time of the solution notebook against ``--time-limit``.
 
+This module is the procedure (lint, generate, prepare, run with mutants, judge) and the command line;
+:mod:`autograde.check.scratch_grading` is every call into ``autograde.grading``, and
+:mod:`autograde.check.verdicts` turns executed notebooks, scores and mutants into problems.
+
 Prints a table, writes an HTML report, exits 1 if anything fails. Every problem is one line naming its cell
 as Jupyter shows it (``In [3]``, ``markdown cell 4``: :mod:`autograde.check.explain`), a failing cell with
 its line, message and the traceback's last frame in the notebook.
@@ -22,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,32 +36,42 @@ from typing import TYPE_CHECKING
 import nbformat
 from nbformat import NotebookNode
 from tqdm import tqdm
-from traitlets.config import Config
 
-from autograde.cells import NOT_RUN, CellError, first_error, grade_id, is_answer, is_test
-from autograde.check.explain import describe, label, slowest
+from autograde.cells import grade_id, is_test
 from autograde.check.metadata_lint import metadata_problems, nbgrader_problems, tasks
-from autograde.check.mutate import Mutant, bound_names, equivalent_ids, mutants, select
+from autograde.check.mutate import Mutant, equivalent_ids, mutants, select
 from autograde.check.mutation_run import (
     KEY,
-    CellTimeouts,
-    MutantResult,
+    MutantStatus,
     failed_restores,
     instrument,
     read_results,
     restore_problem,
     state_changer,
 )
+from autograde.check.scratch_grading import ScratchGrading
 from autograde.check.student_time import time_warnings
-from autograde.config import MAX_MUTANTS, MUTANT_TIMEOUT, SOLUTION_TIME_LIMIT, configured_require_sandbox
+from autograde.check.verdicts import (
+    NotebookCheck,
+    finished,
+    judge_solution,
+    judge_student,
+    mutant_problems,
+    solution_problems,
+)
+from autograde.config import (
+    MAX_MUTANTS,
+    MUTANT_TIMEOUT,
+    SOLUTION_TIME_LIMIT,
+    GradingSettings,
+    add_setting_arguments,
+    command_settings,
+)
 from autograde.course_dir import course_directory, in_course, load_config, source_assignments
 from autograde.errors import CourseError
 from autograde.generate import generate_one
 from autograde.grading.execute import ExecutionResult
-from autograde.grading.pool import ExecuteSettings, run_local
-from autograde.grading.prepare import Job, Reference, Submission, make_autograder, prepare_submission
-from autograde.grading.score import cell_scores, score_notebook
-from autograde.sandbox import choose_kernel_manager
+from autograde.grading.prepare import Job
 
 if TYPE_CHECKING:
     from nbgrader.apps import NbGraderAPI
@@ -78,129 +90,7 @@ class CheckSettings:
     mutate: bool = True
     kernel_manager_class: str | None = None  # None: as `course grade` (config, else the sandbox: choose_kernel_manager)
     progress: bool = True
-
-
-@dataclass
-class NotebookCheck:
-    """What ``course check`` found for one source notebook; ``problems`` empty means it passed."""
-
-    assignment: str
-    notebook: str  # file name without .ipynb
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    solution_score: float | None = None
-    max_score: float | None = None
-    student_score: float | None = None
-    seconds: float | None = None  # grading time of the solution notebook (kernel start included)
-    mutants: list[MutantResult] = field(default_factory=list)
-    task_ids: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Whether the notebook passed every part of the check."""
-        return not self.problems
-
-    def __repr__(self) -> str:
-        return f"NotebookCheck({self.assignment}/{self.notebook}: {'ok' if self.ok else f'{len(self.problems)} problem(s)'})"
-
-
-# --- every call into autograde.grading, in one place: the scratch course graded as `course grade` does
-
-@dataclass
-class _Grading:
-    """``course grade``'s own path through the scratch course: prepare, execute, score, read the scores."""
-
-    scratch: Path
-    config: Config
-    execute: ExecuteSettings
-    workers: int
-    converters: dict = field(default_factory=dict)  # assignment -> (NbgraderAutograde, Reference)
-
-    @classmethod
-    def for_course(cls, scratch: Path, config: Config, settings: CheckSettings) -> _Grading:
-        """Execution settings as ``course grade`` builds them, plus per-cell limits for the injected cells."""
-        execute = ExecuteSettings.for_course(config, kernel_manager_class=settings.kernel_manager_class)
-        if execute.kernel_manager_class is None:  # as course grade: the sandbox, refused or warned about
-            execute.kernel_manager_class = choose_kernel_manager(configured_require_sandbox(config), "check")
-        execute.execute_options["timeout_func"] = CellTimeouts(execute.limits.cell_timeout)
-        return cls(scratch, config, execute, settings.workers)
-
-    def prepare(self, assignment: str, student: str, notebooks: list[str]) -> Submission:
-        """One made-up student's submitted notebooks, sanitised into jobs (inside ``in_course``)."""
-        if assignment not in self.converters:
-            autograde = make_autograder(course_directory(self.scratch, assignment, self.config), self.config)
-            self.converters[assignment] = (autograde, Reference.load(autograde, assignment, notebooks))
-        autograde, reference = self.converters[assignment]
-        return prepare_submission(autograde, reference, student)
-
-    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, ExecutionResult]]:
-        """Execute the jobs in the worker pool, yielding each as it finishes."""
-        for job, result, _ in run_local(jobs, self.execute, self.workers):
-            yield job, result
-
-    def run_one(self, job: Job) -> ExecutionResult:
-        """Execute one job here, outside the pool."""
-        return self.execute.run(job)
-
-    def score(self, job: Job, result: ExecutionResult) -> None:
-        """Score an executed notebook into the scratch gradebook, as ``course grade`` does."""
-        score_notebook(self.converters[job.assignment][0], job.assignment, job.student, job.notebook, result)
-
-    def scores(self, assignment: str, student: str, notebook: str) -> dict[str, tuple[float, float]]:
-        """Cell grade_id -> (points, most) of one notebook of one made-up student, from the gradebook."""
-        coursedir = course_directory(self.scratch, assignment, self.config)
-        return {r["cell"]: (r["auto_score"] or 0.0, r["max_score"])
-                for r in cell_scores(coursedir.db_url, coursedir.course_id, assignment)
-                if r["student"] == student and r["notebook"] == notebook and r["auto_score"] is not None}
-
-    @staticmethod
-    def finished(result: ExecutionResult) -> bool:
-        """Whether every cell ran (cells may still have raised)."""
-        return result.status == "ok"
-
-
-# --- reading executed notebooks
-
-def solution_problems(executed: NotebookNode) -> list[str]:
-    """Cells of the executed solution that raised: it must run clean. Each says its cell, line and message."""
-    answers = {i: task.answer_id for task in tasks(executed) for i in task.test_indices}
-    problems = []
-    for index, cell in enumerate(executed.cells):
-        error = first_error(cell)
-        if error is not None:
-            task = f" of task {answers[index]}" if index in answers else ""
-            problems.append(f"the solution fails {label(executed, index)}{task}: {describe(executed, index, error)}")
-    return problems
-
-
-def student_problems(executed: NotebookNode, source: NotebookNode) -> list[str]:
-    """Test cells of the executed student version that fail for another reason than a NotImplementedError stub.
-
-    A NameError counts as caused by a stub when the name is one an answer cell of the solution defines
-    (def, class, assignment; not an import) or one a cell that failed earlier would have defined.
-    """
-    allowed = {name for cell in source.cells if is_answer(cell) for name in bound_names(cell.source)}
-    problems = []
-    for index, cell in enumerate(executed.cells):
-        error = first_error(cell) if cell.cell_type == "code" else None
-        if error is None:
-            continue
-        if is_test(cell) and not _caused_by_a_stub(error, allowed):
-            if error.ename == NOT_RUN:
-                problems.append(f"the student version stopped before {label(executed, index)}: {error.message}")
-            else:
-                problems.append(f"test cell {label(executed, index)} crashes on its own in the student version: "
-                                f"{describe(executed, index, error)}")
-        allowed.update(bound_names(cell.source))  # a cell that failed never defined these names
-    return problems
-
-
-def _caused_by_a_stub(error: CellError, allowed: set[str]) -> bool:
-    """A NotImplementedError, or a NameError for a name an answer (or an earlier failed cell) defines."""
-    missing = re.match(r"name '(\w+)' is not defined", error.message)
-    if error.ename == "NotImplementedError" or "NotImplementedError" in error.traceback:
-        return True
-    return error.ename == "NameError" and missing is not None and missing.group(1) in allowed
+    grading: GradingSettings | None = None  # None: the course config's (GradingSettings.for_course)
 
 
 # --- the procedure: lint, generate, prepare, run (with mutants), judge
@@ -265,7 +155,8 @@ def _check_scratch_course(scratch: Path, wanted: list[str], settings: CheckSetti
 
     config = load_config(scratch)
     api = NbGraderAPI(coursedir=course_directory(scratch, config=config), config=config)
-    grading = _Grading.for_course(scratch, config, settings)
+    grading = ScratchGrading.for_course(scratch, config, settings.grading, settings.kernel_manager_class,
+                                       settings.workers)
     plans: dict[tuple[str, str], _Plan] = {}
     for assignment in wanted:
         plans.update(_prepare_assignment(api, grading, assignment, settings))
@@ -275,7 +166,7 @@ def _check_scratch_course(scratch: Path, wanted: list[str], settings: CheckSetti
     return [p.check for p in plans.values()]
 
 
-def _prepare_assignment(api: NbGraderAPI, grading: _Grading, assignment: str,
+def _prepare_assignment(api: NbGraderAPI, grading: ScratchGrading, assignment: str,
                         settings: CheckSettings) -> dict[tuple[str, str], _Plan]:
     """Lint each notebook, generate the student version, and prepare both made-up students' jobs."""
     scratch, config = grading.scratch, grading.config
@@ -315,7 +206,7 @@ def _generate(api: NbGraderAPI, scratch: Path, assignment: str, source_dir: Path
         return generate_one(api, assignment, source_dir)
 
 
-def _submit_made_up_students(grading: _Grading, assignment: str, source_dir: Path, names: list[str]) -> None:
+def _submit_made_up_students(grading: ScratchGrading, assignment: str, source_dir: Path, names: list[str]) -> None:
     """The solution and the generated student version, handed in as two students' submissions."""
     coursedir = course_directory(grading.scratch, assignment, grading.config)
     release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
@@ -352,7 +243,7 @@ def _plan_mutants(check: NotebookCheck, job: Job, settings: CheckSettings) -> tu
     return plan, equivalent, replace(job, notebook_json=nbformat.writes(instrumented))
 
 
-def _run_jobs(plans: dict[tuple[str, str], _Plan], grading: _Grading, progress: bool) -> None:
+def _run_jobs(plans: dict[tuple[str, str], _Plan], grading: ScratchGrading, progress: bool) -> None:
     """Execute every prepared job (solutions first) and score each as it finishes."""
     jobs = [p.solution_job for p in plans.values() if p.solution_job] + \
            [p.student_job for p in plans.values() if p.student_job]
@@ -372,7 +263,7 @@ def _run_jobs(plans: dict[tuple[str, str], _Plan], grading: _Grading, progress: 
             bar.update()
 
 
-def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) -> ExecutionResult:
+def _read_solution_run(item: _Plan, result: ExecutionResult, grading: ScratchGrading) -> ExecutionResult:
     """Take the mutants' verdicts out of the solution's run; the solution's own result is what remains."""
     clean, item.check.mutants, problems, injected = read_results(result.notebook_json, item.plan, item.equivalent)
     for answer_id, error in failed_restores(result.notebook_json, item.plan).items():
@@ -381,18 +272,18 @@ def _read_solution_run(item: _Plan, result: ExecutionResult, grading: _Grading) 
     item.check.problems.extend(problems)
     item.check.seconds = result.duration - injected
     result = replace(result, notebook_json=clean)
-    ran = [m for m in item.check.mutants if m.status != "not tested"]
-    if ran and (not grading.finished(result) or solution_problems(nbformat.reads(clean, as_version=4))):
+    ran = [m for m in item.check.mutants if m.status != MutantStatus.NOT_TESTED]
+    if ran and (not finished(result) or solution_problems(nbformat.reads(clean, as_version=4))):
         # A mutant may have disturbed the kernel: confirm with a plain run of the solution.
         plain = grading.run_one(_plain_job(item))
-        if grading.finished(plain) and not solution_problems(nbformat.reads(plain.notebook_json, as_version=4)):
+        if finished(plain) and not solution_problems(nbformat.reads(plain.notebook_json, as_version=4)):
             item.check.warnings.append(f"the solution failed in the run with its mutants but passes alone; scored "
                                        f"the plain run. Mutants that ran: {', '.join(m.mutant.id for m in ran)}")
         item.check.seconds, result = plain.duration, plain
     return result
 
 
-def _state_changer(item: _Plan, grading: _Grading, answer_id: str) -> Mutant | None:
+def _state_changer(item: _Plan, grading: ScratchGrading, answer_id: str) -> Mutant | None:
     """Run the task's mutants again, each followed by the original answer and tests: the first after which
     they fail is the mutant that changed state (one more run of the notebook, only when this happened)."""
     nb = nbformat.reads(_plain_job(item).notebook_json, as_version=4)
@@ -408,9 +299,9 @@ def _plain_job(item: _Plan) -> Job:
     return replace(item.solution_job, notebook_json=nbformat.writes(nb))
 
 
-# --- judging: scores and executed notebooks turned into problems, in the order the report lists them
+# --- judging: scores and executed notebooks turned into problems (autograde.check.verdicts)
 
-def _judge(item: _Plan, grading: _Grading, time_limit: float) -> None:
+def _judge(item: _Plan, grading: ScratchGrading, time_limit: float) -> None:
     """Turn the scores and executed notebooks of one notebook into problems."""
     check = item.check
     if item.solution_job is None or not item.scored:
@@ -418,56 +309,11 @@ def _judge(item: _Plan, grading: _Grading, time_limit: float) -> None:
     solution = grading.scores(check.assignment, SOLUTION, check.notebook)
     test_ids = {grade_id(c) for c in item.source.cells if is_test(c)}
     tests = {cell: most for cell, (_, most) in solution.items() if cell in test_ids}
-    _judge_solution(check, item.solution_result, solution, tests, time_limit)
+    judge_solution(check, item.solution_result, solution, tests, time_limit)
     if item.student_result is not None:
         student = grading.scores(check.assignment, STUDENT, check.notebook)
-        _judge_student(check, item.student_result, student, tests, item.source)
-    for mutant in check.mutants:
-        if mutant.status in ("survived", "not run"):
-            check.problems.append(f"{mutant.task}: mutant {mutant.mutant.id} {mutant.status} "
-                                  f"({mutant.mutant.description}):\n{_indent(mutant.mutant.diff)}")
-
-
-def _judge_solution(check: NotebookCheck, result: ExecutionResult, scores: dict[str, tuple[float, float]],
-                    tests: dict[str, float], time_limit: float) -> None:
-    """The solution must finish, raise nowhere, earn every autograded point, and stay within the time limit."""
-    check.max_score = sum(tests.values())
-    check.solution_score = sum(scores[c][0] for c in tests)
-    if not _Grading.finished(result):
-        check.problems.append(f"the solution did not finish: {result.status}: {result.reason}")
-    failures = solution_problems(nbformat.reads(result.notebook_json, as_version=4))
-    check.problems.extend(failures)
-    lost = [f"{c} {scores[c][0]:g}/{most:g}" for c, most in tests.items()
-            if scores[c][0] < most and not any(f"fails {c} (" in failure for failure in failures)]
-    if lost:  # tests that lose points without a failure said above (output on stderr, say)
-        check.problems.append(f"the solution earns {check.solution_score:g}/{check.max_score:g} autograded points "
-                              f"({', '.join(lost)})")
-    if check.seconds is not None and check.seconds > time_limit:
-        check.problems.append(f"the solution takes {check.seconds:.0f} s under grading, over the course's budget of "
-                              f"{time_limit:g} s per notebook (--time-limit){_slowest(result)}")
-
-
-def _slowest(result: ExecutionResult) -> str:
-    """"; slowest: In [5] 14 s, ..." for the cells that took most of an executed notebook's time."""
-    cells = slowest(nbformat.reads(result.notebook_json, as_version=4))
-    return f"; slowest: {cells} (experiments should train epochs(n) epochs)" if cells else ""
-
-
-def _judge_student(check: NotebookCheck, result: ExecutionResult, scores: dict[str, tuple[float, float]],
-                   tests: dict[str, float], source: NotebookNode) -> None:
-    """The student version must finish, earn nothing, and fail its tests only through the stubs."""
-    check.student_score = sum(scores.get(c, (0.0, 0.0))[0] for c in tests)
-    if check.student_score > 0:
-        passing = [c for c in tests if scores.get(c, (0.0, 0.0))[0] > 0]
-        check.problems.append(f"the student version earns {check.student_score:g} points without any answer "
-                              f"({', '.join(passing)} pass)")
-    if not _Grading.finished(result):
-        check.problems.append(f"the student version did not finish: {result.status}: {result.reason}")
-    check.problems.extend(student_problems(nbformat.reads(result.notebook_json, as_version=4), source))
-
-
-def _indent(text: str) -> str:
-    return "\n".join("      " + line for line in text.splitlines())
+        judge_student(check, item.student_result, student, tests, item.source)
+    check.problems.extend(mutant_problems(check))
 
 
 # --- the command line
@@ -485,6 +331,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (default: as course grade)")
     parser.add_argument("--html", metavar="FILE", help="HTML report (default: reports/check.html in the course)")
     parser.add_argument("--workdir", metavar="DIR", help="keep the scratch course (generated and graded notebooks) here")
+    add_setting_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -499,7 +346,8 @@ def run(args: argparse.Namespace) -> int:
         raise CourseError(f"course check: --max-mutants must be 0 or more, got {args.max_mutants}")
     settings = CheckSettings(max_mutants=args.max_mutants or None, mutate=args.max_mutants > 0,
                              mutant_timeout=args.mutant_timeout, time_limit=args.time_limit,
-                             kernel_manager_class=args.kernel_manager)
+                             kernel_manager_class=args.kernel_manager,
+                             grading=command_settings(load_config(root), args, "check"))
     if args.workers is not None:
         settings.workers = args.workers
     start = time.monotonic()

@@ -398,7 +398,7 @@ def select(found: list[Mutant], limit: int | None) -> list[Mutant]:
     return sorted(chosen, key=found.index)
 
 
-def bound_names(source: str) -> list[str]:
+def defined_names(source: str) -> list[str]:
     """Top-level names a cell defines afresh (def, class, assignment not reading the name); [] if unparsable."""
     try:
         tree = ast.parse(source)

@@ -19,6 +19,7 @@ import copy
 import json
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 import nbformat
 from nbformat import NotebookNode
@@ -27,7 +28,7 @@ from nbgrader.utils import determine_grade, is_grade
 from autograde.cells import TIMED_OUT, CellError, first_error, grade_id, has_error, is_not_run, nbgrader_metadata
 from autograde.check.explain import cell_seconds
 from autograde.check.metadata_lint import Task
-from autograde.check.mutate import Mutant, bound_names
+from autograde.check.mutate import Mutant, defined_names
 
 KEY = "course_check"  # cell metadata key of injected cells
 HELPER_TIMEOUT = 30  # seconds for the bookkeeping cells (RNG snapshots, forgetting names)
@@ -81,13 +82,23 @@ del __course_check_make
 '''
 
 
+class MutantStatus(StrEnum):
+    """How one mutant fared against its task's tests (the HTML report and the tables print the value)."""
+
+    KILLED = "killed"  # a test failed: the tests catch this wrong answer
+    SURVIVED = "survived"  # every test passed
+    EQUIVALENT = "equivalent"  # every test passed, and the source documents it as a correct variant
+    NOT_RUN = "not run"  # the run stopped before it
+    NOT_TESTED = "not tested"  # the solution itself fails these tests, so the mutant proves nothing
+
+
 @dataclass
 class MutantResult:
     """How one mutant fared against its task's tests."""
 
     task: str  # grade_id of the answer cell
     mutant: Mutant
-    status: str  # killed, survived, equivalent (survived, documented), not run, not tested (solution fails)
+    status: MutantStatus
     detail: str  # e.g. "test_x: AssertionError: ..." for a killed mutant
     score: float = 0.0  # points its task's tests gave it
     max_score: float = 0.0
@@ -149,7 +160,7 @@ def instrument(nb: NotebookNode, plan: dict[str, tuple[Task, list[Mutant]]], tim
 
 def _begin(nb: NotebookNode, task: Task, tag: str) -> list[NotebookNode]:
     """The cell that puts the RNGs back and forgets the answer's names before a mutant (or a restore) runs."""
-    names = bound_names(nb.cells[task.answer_index].source)
+    names = defined_names(nb.cells[task.answer_index].source)
     begin = f"__course_check__.begin({task.answer_id!r}, {names!r})"
     return [_injected(begin, "begin", task.answer_id, HELPER_TIMEOUT, mutant=tag)]
 
@@ -216,7 +227,7 @@ def read_results(executed_json: str, plan: dict[str, tuple[Task, list[Mutant]]],
     for answer_id, (task, found) in plan.items():
         if any(has_error(original[i]) for i in task.test_indices if i < len(original)):
             # the solution already fails this task: its mutants prove nothing (and its restore fails as well)
-            results.extend(MutantResult(answer_id, m, "not tested", "the solution fails these tests") for m in found)
+            results.extend(MutantResult(answer_id, m, MutantStatus.NOT_TESTED, "the solution fails these tests") for m in found)
             continue
         results.extend(_verdict(task, m, groups.get((answer_id, m.id), []), equivalent.get(answer_id, {})) for m in found)
     clean = copy.deepcopy(nb)
@@ -261,7 +272,7 @@ def _verdict(task: Task, mutant: Mutant, cells: list[NotebookNode], equivalent: 
     replayed = [_as_original(c) for c in cells if c.metadata[KEY]["role"] == "replay"]
     tests = [c for c in replayed if is_grade(c)]
     if not tests or any(is_not_run(c) for c in cells):
-        return MutantResult(task.answer_id, mutant, "not run", "the run stopped before this mutant")
+        return MutantResult(task.answer_id, mutant, MutantStatus.NOT_RUN, "the run stopped before this mutant")
     score = maximum = 0.0
     detail = ""
     for cell in tests:
@@ -271,10 +282,10 @@ def _verdict(task: Task, mutant: Mutant, cells: list[NotebookNode], equivalent: 
         if (points or 0.0) < most and not detail:
             detail = f"{grade_id(cell)}: {_why_it_lost(cell)}"
     if score < maximum:
-        return MutantResult(task.answer_id, mutant, "killed", detail, score, maximum)
+        return MutantResult(task.answer_id, mutant, MutantStatus.KILLED, detail, score, maximum)
     if mutant.id in equivalent:
-        return MutantResult(task.answer_id, mutant, "equivalent", equivalent[mutant.id] or "documented", score, maximum)
-    return MutantResult(task.answer_id, mutant, "survived", "every test passed", score, maximum)
+        return MutantResult(task.answer_id, mutant, MutantStatus.EQUIVALENT, equivalent[mutant.id] or "documented", score, maximum)
+    return MutantResult(task.answer_id, mutant, MutantStatus.SURVIVED, "every test passed", score, maximum)
 
 
 def _why_it_lost(test: NotebookNode) -> str:

@@ -6,18 +6,20 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from autograde.check.mutation_run import MutantStatus
 from autograde.pages import render, table
 
 if TYPE_CHECKING:
-    from autograde.check.gate import CheckSettings, NotebookCheck
+    from autograde.check.gate import CheckSettings
     from autograde.check.mutation_run import MutantResult
+    from autograde.check.verdicts import NotebookCheck
 
 
 def _mutation_counts(results: list[MutantResult]) -> tuple[int, int, int]:
     """(killed, documented equivalent, total) over the mutants that could be tested."""
-    results = [r for r in results if r.status != "not tested"]
-    killed = sum(r.status == "killed" for r in results)
-    equivalent = sum(r.status == "equivalent" for r in results)
+    results = [r for r in results if r.status != MutantStatus.NOT_TESTED]
+    killed = sum(r.status == MutantStatus.KILLED for r in results)
+    equivalent = sum(r.status == MutantStatus.EQUIVALENT for r in results)
     return killed, equivalent, len(results)
 
 
@@ -81,7 +83,7 @@ def write_html(checks: list[NotebookCheck], path: Path, settings: CheckSettings 
     """The report as one self-contained HTML page: tables, problems, surviving mutants with their diffs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    shown = [(c, [r for r in c.mutants if r.status not in ("killed", "not tested")]) for c in checks]
+    shown = [(c, [r for r in c.mutants if r.status not in (MutantStatus.KILLED, MutantStatus.NOT_TESTED)]) for c in checks]
     path.write_text(render("check.html.j2", checks=shown, settings=None if settings is None else repr(settings),
                            summary=table(summary_frame(checks)), tasks=table(task_frame(checks))))
     return path

@@ -26,14 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from autograde.config import (
-    MAX_PROCESSES,
-    MEMORY_BYTES,
-    NOTEBOOK_TIMEOUT,
-    OUTPUT_BYTES,
-    Limits,
-    configured_require_sandbox,
-    configured_warm_start,
-    course_limits,
+    GradingSettings,
+    add_setting_arguments,
+    command_settings,
+    retired_variables_set,
+    threads_chosen,
 )
 from autograde.course_dir import (
     course_directory,
@@ -68,17 +65,16 @@ from autograde.sandbox.zygote import PRELOAD
 
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,
-          limits: Limits | None = None, force: bool = False, kernel_manager_class: str | None = None,
-          progress: bool = True, require_sandbox: bool = False, cold_start: bool | None = None,
-          only: list[str] | None = None) -> GradeSummary:
+          settings: GradingSettings | None = None, force: bool = False, kernel_manager_class: str | None = None,
+          progress: bool = True, only: list[str] | None = None) -> GradeSummary:
     """Autograde every submission of ``assignment`` in course ``root``; see the module docstring.
 
-    ``cold_start``: True starts every kernel from scratch, False forks them from the warm zygote where
-    the sandbox allows it, None (default) forks them only when the notebooks import what it preloads.
-    ``only``: these students and no others (``--student``)."""
+    ``settings``: the limits and switches (None: the course's, ``GradingSettings.for_course``); with
+    ``warm_start`` kernels are forked from the warm zygote where the sandbox allows it and the notebooks
+    import what it preloads. ``only``: these students and no others (``--student``)."""
     root = Path(root).resolve()
     config = load_config(root)
-    require_sandbox = require_sandbox or configured_require_sandbox(config)
+    settings = settings if settings is not None else GradingSettings.for_course(config)
     coursedir = course_directory(root, assignment, config)
     students = _chosen_students(coursedir, assignment, only)
     workers = workers or os.cpu_count() or 1
@@ -91,13 +87,10 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
         summary.skipped = [s for s in students if s not in pending]
         if pending:
             reference = Reference.load(autograde, assignment, expected, notebook_owners(coursedir))
-            settings = _execute_settings(config, limits, kernel_manager_class, require_sandbox, assignment, scheduler,
-                                         workers)
-            if cold_start is None and not configured_warm_start(config):
-                cold_start = True  # c.SandboxKernelManager.warm_start = False, as nbgrader autograde reads it
-            settings.warm = not cold_start if cold_start is not None else _warm_start_pays(reference)
-            execute = ((lambda jobs: run_dask(jobs, settings, scheduler)) if scheduler
-                       else (lambda jobs: run_local(jobs, settings, workers)))
+            run = settings.replaced(warm_start=settings.warm_start and _warm_start_pays(reference))
+            execution = _execute_settings(config, run, kernel_manager_class, assignment, scheduler, workers)
+            execute = ((lambda jobs: run_dask(jobs, execution, scheduler)) if scheduler
+                       else (lambda jobs: run_local(jobs, execution, workers)))
             _ClassRun(root, autograde, reference, summary, progress).grade(pending, execute)
     summary.records.sort(key=lambda r: (r.student, r.notebook))
     summary.seconds = time.monotonic() - start
@@ -119,18 +112,19 @@ def _chosen_students(coursedir: CourseDirectory, assignment: str, only: list[str
     return students
 
 
-def _execute_settings(config, limits: Limits | None, kernel_manager_class: str | None, require_sandbox: bool,
-                      assignment: str, scheduler: str | None, workers: int) -> ExecuteSettings:
-    """How kernels run: the config's Execute options, the limits, a sandbox, one torch thread per core share."""
+def _execute_settings(config, settings: GradingSettings, kernel_manager_class: str | None, assignment: str,
+                      scheduler: str | None, workers: int) -> ExecuteSettings:
+    """How kernels run: the config's Execute options, the settings, a sandbox, one torch thread per core share."""
     # A sandbox named in the config (c.Execute.kernel_manager_class) applies here as in `nbgrader autograde`.
-    settings = ExecuteSettings.for_course(config, limits, kernel_manager_class)
-    settings.kernel_manager_class = settings.kernel_manager_class or choose_kernel_manager(require_sandbox, "grade")
-    settings.run_tag = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
-    if not scheduler and "OMP_NUM_THREADS" not in os.environ:
+    execution = ExecuteSettings.for_course(config, settings, kernel_manager_class)
+    if execution.kernel_manager_class is None:
+        execution.kernel_manager_class = choose_kernel_manager(settings.require_sandbox, "grade")
+    execution.run_tag = f"{assignment}-{os.getpid()}"  # names the sandboxes' cgroups
+    if not scheduler and not threads_chosen():
         # Kernels running side by side share the cores: torch's default of one thread per core in
         # every kernel oversubscribes them and makes small matrix work many times slower.
-        settings.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    return settings
+        execution.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    return execution
 
 
 def _warm_start_pays(reference: Reference) -> bool:
@@ -275,7 +269,7 @@ class _ClassRun:
         """Verify and judge one executed notebook; commit its student once all their notebooks are back."""
         result.notebook_json, tampering = tamper.unseal(result.notebook_json, self.seals.pop(job.key))
         cells = nbformat.reads(result.notebook_json, as_version=4).cells
-        status, reason = grading_verdict(result.status, result.reason, result.notes, cells, tampering, job.notes)
+        status, reason = grading_verdict(result.outcome, result.reason, result.notes, cells, tampering, job.notes)
         entry = self.opened[job.student]
         entry.graded.append(_Graded(job, result, attempts, status, reason))
         if len(entry.graded) == len(entry.submission.jobs):
@@ -356,27 +350,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("assignment", help="assignment name (a folder under submitted/<student>/)")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://host:8786")
-    parser.add_argument("--timeout", type=float, default=None, metavar="S",
-                        help="seconds per cell (default: c.Execute.timeout in nbgrader_config.py)")
-    parser.add_argument("--notebook-timeout", type=float, default=None, metavar="S",
-                        help=f"seconds per notebook (default: c.SandboxKernelManager.notebook_seconds in "
-                             f"nbgrader_config.py, else {NOTEBOOK_TIMEOUT:g})")
     parser.add_argument("--kernel-manager", metavar="CLASS", help="dotted kernel manager class (e.g. a sandbox)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that were graded before")
     parser.add_argument("--student", action="append", metavar="NAME",
                         help="grade only this student (repeat for more); with --force, regrade just them")
-    parser.add_argument("--memory-mb", type=int, default=None, metavar="MB",
-                        help=f"memory per kernel (default: c.SandboxKernelManager.memory_bytes, else {MEMORY_BYTES >> 20} MB)")
-    parser.add_argument("--max-processes", type=int, default=None, metavar="N",
-                        help=f"processes+threads per kernel (default: c.SandboxKernelManager.processes, else {MAX_PROCESSES})")
-    parser.add_argument("--output-mb", type=float, default=None, metavar="MB",
-                        help=f"output per notebook before its kernel is stopped (default: c.SandboxKernelManager.output_bytes, "
-                             f"else {OUTPUT_BYTES >> 20} MB)")
-    parser.add_argument("--require-sandbox", action="store_true",
-                        help="refuse to grade when bubblewrap is missing (default: warn, limits only)")
-    parser.add_argument("--cold-start", action="store_true",
-                        help="start every kernel from scratch (default: fork kernels from a warm zygote with torch "
-                             "imported when the notebooks import torch, pandas, matplotlib or course)")
+    add_setting_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -385,23 +363,13 @@ def run(args: argparse.Namespace) -> int:
     root = course_root(args.course)
     if args.workers is not None and args.workers < 1:
         raise CourseError(f"course grade: --workers must be at least 1, got {args.workers}")
-    if os.environ.get("COURSE_COLD_START"):
-        raise CourseError("course grade: COURSE_COLD_START is no longer read; use --cold-start (or "
-                         "c.SandboxKernelManager.warm_start = False in nbgrader_config.py, which nbgrader autograde "
-                         "reads too), and unset the variable")
+    for retired in retired_variables_set():
+        raise CourseError(f"course grade: {retired}")
     config = load_config(root)
     warn_if_hidden_tests_leak(config, "grade")
-    try:
-        limits = course_limits(config, cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
-                               memory_bytes=args.memory_mb << 20 if args.memory_mb is not None else None,
-                               max_processes=args.max_processes,
-                               output_bytes=int(args.output_mb * (1 << 20)) if args.output_mb is not None else None)
-    except ValueError as error:
-        raise CourseError(f"course grade: {error}; give a positive number") from None
-    summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler, limits=limits,
-                    force=args.force, kernel_manager_class=args.kernel_manager,
-                    require_sandbox=args.require_sandbox, cold_start=True if args.cold_start else None,
-                    only=args.student)
+    summary = grade(root, args.assignment, workers=args.workers, scheduler=args.scheduler,
+                    settings=command_settings(config, args, "grade"), force=args.force,
+                    kernel_manager_class=args.kernel_manager, only=args.student)
     for line in share_grades(root, args.assignment):  # groups collected from an LMS: graded once, given to all
         print(f"  {line}")
     for record in summary.records:

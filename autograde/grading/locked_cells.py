@@ -65,7 +65,7 @@ def _untouched(cell: NotebookNode, originals: list[NotebookNode | None]) -> bool
     return any(o is not None and _flags(o) == _flags(cell) and o.source.split() == words for o in originals)
 
 
-def _foreign(nb: NotebookNode, reference: dict, owners: dict[str, str]) -> str:
+def _other_notebook(nb: NotebookNode, reference: dict, owners: dict[str, str]) -> str:
     """The 'assignment/notebook' whose graded cells ``nb`` holds when it shares none with its release, else ''."""
     graded = [c for c in nb.cells if is_grade(c) or is_solution(c)]
     ids = [g for g in map(_grade_id, graded) if g]  # setup and text cells may share names across notebooks
@@ -87,7 +87,7 @@ def restore_locked_cells(text: str | bytes, release: NotebookNode, source: Noteb
     nb, why = parse(text)
     if nb is None:
         return Restored(None, why)
-    foreign = _foreign(nb, {_grade_id(c) for c in release.cells if _grade_id(c)}, owners or {})
+    foreign = _other_notebook(nb, {_grade_id(c) for c in release.cells if _grade_id(c)}, owners or {})
     if foreign:
         return Restored(None, f"this file holds the cells of {foreign}, not of this notebook: the student handed in "
                               f"the wrong notebook under this name; ask for the right one (0 points until then)")

@@ -19,43 +19,44 @@ from typing import Any
 
 from traitlets.config import Config
 
-from autograde.config import MAX_ATTEMPTS, Limits, course_limits, sandbox_section
+from autograde.config import MAX_ATTEMPTS, GradingSettings, course_variables
 from autograde.grading.execute import ExecutionResult, execute_notebook, not_run_result
 from autograde.grading.prepare import Job
-from autograde.grading.status import Status
+from autograde.grading.status import Outcome
 from autograde.sandbox import prepare_for_forks
 from autograde.sandbox.syscalls import die_with_parent
 
 
 @dataclass
 class ExecuteSettings:
-    """What every job's execution shares: limits, kernel manager, Execute options, kernel environment."""
+    """What every job's execution shares: grading settings, kernel manager, Execute options, kernel environment."""
 
-    limits: Limits = field(default_factory=Limits)
+    grading: GradingSettings = field(default_factory=GradingSettings)
     kernel_manager_class: str | None = None
     execute_options: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
-    warm: bool = True  # fork kernels from a warm zygote where the sandbox can (autograde.grading.grade decides)
     run_tag: str = ""  # names this grading run's sandboxes (their cgroups)
 
     @classmethod
-    def for_course(cls, config, limits: Limits | None = None, kernel_manager_class: str | None = None) -> ExecuteSettings:
-        """The course config's ``Execute`` options, its limits (unless ``limits`` are given: see
-        ``config.course_limits``), its kernel manager (unless one is given), and the COURSE_* variables
+    def for_course(cls, config, settings: GradingSettings | None = None,
+                   kernel_manager_class: str | None = None) -> ExecuteSettings:
+        """The course config's ``Execute`` options, its grading settings (unless ``settings`` are given:
+        ``GradingSettings.for_course``), its kernel manager (unless one is given), and the COURSE_* variables
         for the kernels."""
         options = {k: v for k, v in dict(config.get("Execute", {})).items() if k != "timeout"}
         configured = options.pop("kernel_manager_class", None)
-        if sandbox_section(config):  # the sandbox's other settings (file size, readable paths...), as nbgrader's
-            options["config"] = Config(SandboxKernelManager=sandbox_section(config))  # Execute hands them over
-        if limits is None:
-            limits = course_limits(config)
-        return cls(limits=limits, execute_options=options, kernel_manager_class=kernel_manager_class or configured,
-                   env={k: v for k, v in os.environ.items() if k.startswith("COURSE_")})
+        grading = set(GradingSettings.class_trait_names(config=True))
+        other = {k: v for k, v in config.get("SandboxKernelManager", {}).items() if k not in grading}
+        if other:  # the sandbox's other settings, as nbgrader's Execute hands them over; the grading ones are in settings
+            options["config"] = Config(SandboxKernelManager=Config(other))
+        return cls(grading=settings if settings is not None else GradingSettings.for_course(config),
+                   execute_options=options, kernel_manager_class=kernel_manager_class or configured,
+                   env=course_variables())
 
     def run(self, job: Job) -> ExecutionResult:
-        return execute_notebook(job.notebook_json, self.limits, files=job.files, env=self.env,
+        return execute_notebook(job.notebook_json, self.grading, files=job.files, env=self.env,
                                 kernel_manager_class=self.kernel_manager_class, execute_options=self.execute_options,
-                                warm=self.warm, run_tag=self.run_tag)
+                                run_tag=self.run_tag)
 
 
 Finished = tuple[Job, ExecutionResult, int]  # a job, its result, and how many times it was started
@@ -76,7 +77,7 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     so it starts in milliseconds (a forkserver or spawn would import them again, seconds per start on a
     busy machine); the child never touches the gradebook connection it inherits.
     """
-    prepare_for_forks(settings.kernel_manager_class, settings.env, settings.warm)  # once, not in every fork
+    prepare_for_forks(settings.kernel_manager_class, settings.env, settings.grading.warm_start)  # once, not in every fork
     processes = _Processes(iter(jobs), settings, max(1, workers))  # jobs are pulled lazily, so executions
     try:                                                             # start while the caller prepares the rest
         while processes.fill():
@@ -133,7 +134,7 @@ class _Processes:
                 self.retries.append((job, attempt + 1))
             else:
                 reason = f"worker process died (exit code {process.exitcode}) on each of {attempt} attempts"
-                finished.append((job, not_run_result(job.notebook_json, Status.FAILED, reason,
+                finished.append((job, not_run_result(job.notebook_json, Outcome.FAILED, reason,
                                                      time.monotonic() - started), attempt))
         return finished
 
@@ -178,7 +179,7 @@ def run_dask(jobs: Iterable[Job], settings: ExecuteSettings, scheduler: str, win
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - KilledWorker, lost connection...: recorded, not raised
-                result = not_run_result(job.notebook_json, Status.FAILED, f"dask: {type(error).__name__}: {error}")
+                result = not_run_result(job.notebook_json, Outcome.FAILED, f"dask: {type(error).__name__}: {error}")
             attempts = _dask_attempts(client, future.key)
             future.release()
             following = submit()

@@ -198,7 +198,7 @@ def _state(cell: NotebookNode, nonce: str) -> dict | None:
     return None
 
 
-def _foreign(entry: list) -> bool:
+def _untrusted_callable(entry: list) -> bool:
     """A callable that comes from neither the standard machinery nor a trusted package."""
     module = str(entry[1] or "")
     return module.split(".")[0] not in TRUSTED_MODULES
@@ -220,11 +220,11 @@ def _compare(baseline: dict, state: dict) -> list[str]:
         if verdict != "ok":
             found.append(f"{name} {verdict}")
     for group in ("transformers", "ast_transformers"):
-        extra = [w for w in state.get(group, []) if w not in baseline.get(group, []) and _foreign(w)]
+        extra = [w for w in state.get(group, []) if w not in baseline.get(group, []) and _untrusted_callable(w)]
         if extra:
             found.append(f"IPython {group.replace('_', ' ')} added: {', '.join(str(w[2]) for w in extra)}")
     for event, callbacks in state.get("events", {}).items():
-        extra = [w for w in callbacks if w not in baseline.get("events", {}).get(event, []) and _foreign(w)]
+        extra = [w for w in callbacks if w not in baseline.get("events", {}).get(event, []) and _untrusted_callable(w)]
         if extra:
             found.append(f"IPython '{event}' event hook added: {', '.join(str(w[2]) for w in extra)}")
     if state.get("custom_exceptions"):

@@ -28,7 +28,6 @@ EXPORTS = {
     "choose_kernel_manager": "manager",
     "SandboxKernelClient": "output_budget",
     "SandboxExecute": "nbgrader_plugin", "autograde_preprocessors": "nbgrader_plugin",
-    "limits_config": "nbgrader_plugin",
     "bwrap_status": "bubblewrap", "kernel_environment": "bubblewrap", "cgroups_writable": "cgroups",
     "start_warm_kernels": "warm", "prepare_for_forks": "warm", "die_with_parent": "syscalls",
 }

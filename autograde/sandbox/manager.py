@@ -11,7 +11,7 @@ so once, loudly. Kernels are forked warm from the zygote where :mod:`autograde.s
 allows it.
 
 Use it through nbclient (``NotebookClient(nb, kernel_manager_class=SandboxKernelManager,
-config=limits_config(limits))``) or nbgrader (``c.Autograde.autograde_preprocessors``, see
+config=GradingSettings(...).as_config())``) or nbgrader (``c.Autograde.autograde_preprocessors``, see
 :mod:`autograde.sandbox.nbgrader_plugin`).
 """
 from __future__ import annotations
@@ -28,17 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Float, Integer, List, Unicode
+from traitlets import Unicode
 
-from autograde.config import (
-    FILE_BYTES,
-    LIMIT_TRAITS,
-    MAX_PROCESSES,
-    MEMORY_BYTES,
-    NOTEBOOK_TIMEOUT,
-    OUTPUT_BYTES,
-    Limits,
-)
+from autograde.config import GradingSettings, launch_environment
 from autograde.errors import CourseError
 from autograde.sandbox import bubblewrap, warm, zygote
 from autograde.sandbox.cgroups import Cgroup, cgroups_writable, new_cgroup
@@ -57,18 +49,11 @@ class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or does not work here, and the caller requires the sandbox."""
 
 
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager that starts the kernel inside bubblewrap with resource limits."""
+class SandboxKernelManager(AsyncKernelManager, GradingSettings):
+    """A kernel manager that starts the kernel inside bubblewrap under the limits of its GradingSettings traits
+    (``c.GradingSettings.*``, or ``c.SandboxKernelManager.*`` for this class alone)."""
 
-    notebook_seconds = Float(NOTEBOOK_TIMEOUT, help="Kill the kernel after this many seconds.").tag(config=True)
-    memory_bytes = Integer(MEMORY_BYTES, help="RLIMIT_DATA and cgroup memory limit.").tag(config=True)
-    processes = Integer(MAX_PROCESSES, help="Most processes+threads (pids cgroup).").tag(config=True)
-    output_bytes = Integer(OUTPUT_BYTES, help="Most output bytes before the kernel is killed.").tag(config=True)
-    file_bytes = Integer(FILE_BYTES, help="RLIMIT_FSIZE: largest file the kernel may write.").tag(config=True)
-    require_sandbox = Bool(False, help="Refuse to start a kernel when bubblewrap is unusable.").tag(config=True)
-    read_only_paths = List(Unicode(), help="Extra host paths the kernel may read (the data).").tag(config=True)
-    warm_start = Bool(True, help="Fork kernels from a zygote with torch imported (root only; see "
-                                 "autograde.sandbox.zygote). Off: every kernel starts cold.").tag(config=True)
+    always_required = False  # True: refuse to start without bubblewrap, whatever require_sandbox says
     run_tag = Unicode("", help="Names this grading run in the kernels' cgroups (sandbox-TAG-...), so that "
                                "its sandboxes can be told apart.").tag(config=True)
     client_class = Unicode("autograde.sandbox.SandboxKernelClient")  # type: ignore[assignment]
@@ -90,25 +75,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def __repr__(self) -> str:
         return (f"SandboxKernelManager(sandboxed={self.sandboxed}, scratch={str(self.scratch)!r}, "
-                f"limits={self.limits}, stop_reasons={self.stop_reasons})")
-
-    @property
-    def limits(self) -> Limits:
-        """The limits this manager enforces (the per-cell timeout belongs to nbclient)."""
-        return Limits(notebook_timeout=self.notebook_seconds, memory_bytes=self.memory_bytes,
-                      max_processes=self.processes, output_bytes=self.output_bytes)
-
-    @limits.setter
-    def limits(self, limits: Limits | None) -> None:
-        # autograde.grading.execute hands its Limits over this way; None fields keep the sandbox's defaults.
-        if limits is None:
-            return
-        for trait, field in LIMIT_TRAITS.items():
-            value = getattr(limits, field, None)
-            if value is not None:
-                if value <= 0:
-                    raise ValueError(f"Limits.{field} must be positive, got {value!r}")
-                setattr(self, trait, value)
+                f"memory_bytes={self.memory_bytes}, processes={self.processes}, "
+                f"notebook_seconds={self.notebook_seconds:g}, stop_reasons={self.stop_reasons})")
 
     @property
     def scratch_dir(self) -> str | None:
@@ -134,7 +102,7 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         self.stop_reasons = []
         self.output_budget = OutputBudget(self.output_bytes, self.stop_for)
-        self.sandboxed = self._sandbox_usable()
+        self.sandboxed = self.sandbox_usable()
         self._zygote = warm.warm_zygote(self.warm_start, {})
         if self.sandboxed and os.geteuid() == 0 and self._user is None:
             self._user = KernelUser()  # its uid goes into the command line formatted below
@@ -145,11 +113,11 @@ class SandboxKernelManager(AsyncKernelManager):
         self.ip = str(self._connection_dir / "ipc")
         return await super()._async_pre_start_kernel(**kw)
 
-    def _sandbox_usable(self) -> bool:
+    def sandbox_usable(self) -> bool:
         """Whether bubblewrap works here; refuses (require_sandbox) or warns loudly when it does not."""
         bwrap, why = bubblewrap.bwrap_status()
         if bwrap is None:
-            if self.require_sandbox:
+            if self.require_sandbox or self.always_required:
                 raise SandboxUnavailable(f"sandbox required but unusable: {why}")
             message = f"SANDBOX OFF: {why}. Student code runs with your rights; only limits apply."
             warnings.warn(message, RuntimeWarning, stacklevel=3)
@@ -189,7 +157,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def _bwrap_args(self) -> list[str]:
         """bubblewrap options for this kernel: its scratch and socket folders, the data, the zygote."""
         assert self.scratch is not None and self._connection_dir is not None
-        env = bubblewrap.kernel_environment({**os.environ, **((self._launch_args or {}).get("env") or {})})
+        env = bubblewrap.kernel_environment(launch_environment((self._launch_args or {}).get("env")))
         binds = zygote.bwrap_binds() if self._zygote is not None else []
         readable = bubblewrap.readable_paths(self.read_only_paths, env)
         return bubblewrap.bwrap_args(self.scratch, self._connection_dir, readable, env, self.memory_bytes, binds)
@@ -213,7 +181,7 @@ class SandboxKernelManager(AsyncKernelManager):
             self._watch = MemoryWatch(self._user.uid, self.memory_bytes, self.processes)
             self._watch.start()
         # ipykernel quits at once when its parent is PID 1, which it is inside a PID namespace.
-        env = dict(kw.get("env") or os.environ)
+        env = dict(kw.get("env") or launch_environment())
         env.pop("JPY_PARENT_PID", None)
         kw["env"] = env
         kw.setdefault("stdout", subprocess.DEVNULL)  # without a parent ipykernel prints a connection banner
@@ -307,7 +275,7 @@ class SandboxKernelManager(AsyncKernelManager):
 class StrictSandboxKernelManager(SandboxKernelManager):
     """The sandboxed kernel manager that refuses to start without bubblewrap (``--require-sandbox``)."""
 
-    require_sandbox = Bool(True, help="Refuse to start a kernel when bubblewrap is unusable.").tag(config=True)
+    always_required = True
 
 
 def choose_kernel_manager(required: bool, command: str) -> str:

@@ -6,12 +6,12 @@ code runs. A course's nbgrader_config.py says ``from autograde.sandbox import au
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from nbgrader.preprocessors import Execute
-from traitlets.config import Config
 
-from autograde.config import LIMIT_TRAITS, Limits
+from autograde.config import GradingSettings
 from autograde.sandbox.manager import SandboxKernelManager
 
 
@@ -21,6 +21,8 @@ class SandboxExecute(Execute):
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
+        if "cell_seconds" in self.config.get("GradingSettings", {}):  # the course's cell limit, as course grade reads it
+            self.timeout = math.ceil(GradingSettings.for_course(self.config).cell_seconds)
 
 
 def autograde_preprocessors() -> list:
@@ -29,18 +31,3 @@ def autograde_preprocessors() -> list:
 
     steps = Autograde.class_traits()["autograde_preprocessors"].default()
     return [SandboxExecute if step is Execute else step for step in steps]
-
-
-def limits_config(limits: Limits, *, require_sandbox: bool = False, read_only_paths: list[str] | None = None,
-                  config: Config | None = None) -> Config:
-    """A traitlets Config that sets the sandbox's limits (and nbclient's per-cell timeout)."""
-    config = Config(config or {})
-    manager = config.SandboxKernelManager
-    for trait, field in LIMIT_TRAITS.items():
-        if getattr(limits, field) is not None:
-            manager[trait] = getattr(limits, field)
-    manager.require_sandbox = require_sandbox
-    manager.read_only_paths = list(read_only_paths or [])
-    if limits.cell_timeout is not None:
-        config.NotebookClient.timeout = int(limits.cell_timeout)
-    return config

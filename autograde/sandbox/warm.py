@@ -7,16 +7,14 @@ kernels start cold in the same sandbox.
 """
 from __future__ import annotations
 
-import os
-
-from autograde.config import resolve_class
+from autograde.config import launch_environment, python_path, resolve_class
 from autograde.sandbox import bubblewrap, zygote
 
 
 def warm_zygote(wanted: bool, env: dict[str, str]) -> zygote.Zygote | None:
     """The shared zygote (started now if need be) when warm starts are wanted and work here, else None."""
     if wanted and bubblewrap.bwrap_status()[0] and zygote.warm_start_possible():
-        return zygote.shared_zygote(bubblewrap.kernel_environment({**os.environ, **env}))
+        return zygote.shared_zygote(bubblewrap.kernel_environment(launch_environment(env)), python_path())
     return None
 
 
@@ -27,13 +25,13 @@ def start_warm_kernels(manager: type | str | None, env: dict[str, str]) -> bool:
     return warm_zygote(cls is not None and cls.warm_start.default_value, env) is not None
 
 
-def prepare_for_forks(manager: type | str | None, env: dict[str, str], warm: bool) -> None:
+def prepare_for_forks(manager: type | str | None, env: dict[str, str], warm_start: bool) -> None:
     """Before worker processes fork, do once what every sandboxed kernel they start would otherwise redo:
-    find the course library kernels import (each fork inherits the cached answer) and, when ``warm``,
+    find the course library kernels import (each fork inherits the cached answer) and, when ``warm_start``,
     start the zygote they all fork kernels from."""
     if _sandbox_manager_class(manager) is not None:
         bubblewrap.kernel_course_package()
-    if warm:
+    if warm_start:
         start_warm_kernels(manager, env)
 
 

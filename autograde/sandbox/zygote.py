@@ -70,7 +70,7 @@ NEEDED_CAPABILITIES = (6, 7, 18, 19, 21)  # SETGID, SETUID, SYS_CHROOT, SYS_PTRA
 class Zygote:
     """A running zygote process and its socket; it exits when this process (and its forks) are gone."""
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], python_path: str | None = None):
         self.owner = os.getpid()
         self.folder = Path(tempfile.mkdtemp(prefix="course-zygote-"))  # 0700: only root reaches it here
         self.socket_path = self.folder / "zygote.sock"
@@ -78,8 +78,8 @@ class Zygote:
         # environment (/proc/self/environ), so nothing of the grader's (tokens, paths) may be in it.
         environment = dict(env, HOME=str(self.folder), MPLCONFIGDIR=str(self.folder / "matplotlib"),
                            MPLBACKEND="module://matplotlib_inline.backend_inline")
-        if "PYTHONPATH" in os.environ:  # how this process found autograde, if not installed
-            environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        if python_path:  # how the grading process found autograde, if not installed
+            environment["PYTHONPATH"] = python_path
         # The socket exists before the zygote has imported anything: early clients wait in its backlog.
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.socket_path))
@@ -161,13 +161,13 @@ def warm_start_possible() -> bool:
     return True
 
 
-def shared_zygote(env: dict[str, str]) -> Zygote:
-    """This process's zygote, started on first use with environment ``env`` (only what kernels may see);
-    call it before forking workers to share one."""
+def shared_zygote(env: dict[str, str], python_path: str | None = None) -> Zygote:
+    """This process's zygote, started on first use with environment ``env`` (only what kernels may see)
+    and ``python_path`` (the grading process's PYTHONPATH); call it before forking workers to share one."""
     global _shared
     with _shared_lock:  # dask runs executions in threads
         if _shared is None or not _shared.alive():
-            _shared = Zygote(env)
+            _shared = Zygote(env, python_path)
             atexit.register(_shared.close)
         return _shared
 
@@ -329,22 +329,22 @@ def _kernel_child(peer: Confinement, stdio: list[int], argv: list[str], report: 
         os._exit(1)
     os.close(report)
     try:
-        _run_kernel(argv)
+        _run_kernel(argv, peer.environ.get("OMP_NUM_THREADS", ""))
     finally:
         os._exit(1)  # the kernel never returns into the zygote's loop
 
 
-def _run_kernel(argv: list[str]) -> None:
-    """Start ipykernel as ``python -m ipykernel_launcher ARGV`` would, in this warm process."""
+def _run_kernel(argv: list[str], threads: str) -> None:
+    """Start ipykernel as ``python -m ipykernel_launcher ARGV`` would, in this warm process, with torch
+    using ``threads`` threads (the sandbox's OMP_NUM_THREADS: the OpenMP runtime read it at import)."""
     import random
 
     import numpy
 
     random.seed()
     numpy.random.seed()
-    threads = os.environ.get("OMP_NUM_THREADS", "")
     if threads.isdigit() and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(int(threads))  # the OpenMP runtime read it at import
+        sys.modules["torch"].set_num_threads(int(threads))
     sys.argv = ["ipykernel_launcher", *argv]
     from ipykernel import kernelapp
 

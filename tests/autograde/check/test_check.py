@@ -10,8 +10,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from autograde import cli
 from autograde.check.gate import CheckSettings, check_assignments
 from autograde.check.metadata_lint import metadata_problems, stated_points, tasks
-from autograde.check.mutate import bound_names, equivalent_ids, mutants, select, solution_lines
-from autograde.check.mutation_run import CellTimeouts
+from autograde.check.mutate import defined_names, equivalent_ids, mutants, select, solution_lines
+from autograde.check.mutation_run import CellTimeouts, MutantStatus
 from tests.support.paths import FIXTURES, REPO
 
 CHECK_COURSE = FIXTURES / "check"
@@ -74,8 +74,8 @@ def test_select_caps_and_spreads_over_operators():
     assert select(found, None) == found
 
 
-def test_bound_names_skip_rebinding_and_imports():
-    assert bound_names("import numpy as np\ndef f(): pass\nclass C: pass\nw = 2\nnet = net.to('cpu')\n") == ["f", "C", "w"]
+def test_defined_names_skip_rebinding_and_imports():
+    assert defined_names("import numpy as np\ndef f(): pass\nclass C: pass\nw = 2\nnet = net.to('cpu')\n") == ["f", "C", "w"]
 
 
 def _cell(source, grade_id, *, grade=False, solution=False, locked=False, points=None):
@@ -141,7 +141,7 @@ def test_sound_assignment_passes_with_documented_equivalents(fixture_results):
     assert sum(s == "killed" for s in statuses.values()) == len(statuses) - 4
     # endless mutants (the loop counter never reaches n) are stopped by the per-cell limit and lose points
     endless = [r for r in good.mutants if r.mutant.description in ("`+=` -> `-=`", "delete `steps += 1`")]
-    assert len(endless) == 2 and all(r.status == "killed" and r.detail == "test_count_up: stopped at the mutant time limit (3 s)"
+    assert len(endless) == 2 and all(r.status == MutantStatus.KILLED and r.detail == "test_count_up: stopped at the mutant time limit (3 s)"
                                      for r in endless)
     assert good.seconds is not None and 0 < good.seconds < 60
 
@@ -197,7 +197,7 @@ def test_chapter_01_passes(tmp_path, data_env):
     (chapter,) = results
     assert chapter.ok, chapter.problems
     assert chapter.solution_score == chapter.max_score == 11 and chapter.student_score == 0
-    assert len(chapter.mutants) >= 20 and all(r.status == "killed" for r in chapter.mutants)
+    assert len(chapter.mutants) >= 20 and all(r.status == MutantStatus.KILLED for r in chapter.mutants)
 
 
 def test_replayed_tests_get_time_in_proportion_to_the_original():

@@ -33,7 +33,7 @@ def test_both_tools_apply_the_sandbox_settings_of_nbgrader_config(tmp_path):
         config.write("\nfrom autograde.sandbox import autograde_preprocessors\n"
                      "c.Autograde.autograde_preprocessors = autograde_preprocessors()\n"
                      f"c.SandboxKernelManager.memory_bytes = {MEMORY}\n"
-                     "c.SandboxKernelManager.file_bytes = 5 << 20\n")
+                     "c.GradingSettings.file_bytes = 5 << 20\n")  # the settings' own home; the manager's too
     source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     probe = reference(source, release)

@@ -7,9 +7,10 @@ import nbformat
 import pytest
 
 from autograde.cli import main
-from autograde.config import Limits
+from autograde.config import GradingSettings
 from autograde.demo_class import reference, write_submission
 from autograde.grading.execute import execute_notebook
+from autograde.grading.status import Outcome
 from tests.support.grading_course import ASSIGNMENT, add_class, make_course
 
 pytestmark = pytest.mark.slow
@@ -71,8 +72,8 @@ def test_notebook_time_limit_stops_the_run_and_zeroes_the_rest():
     nb.cells = [nbformat.v4.new_code_cell("import time\nvalue = 41"),
                 nbformat.v4.new_code_cell("time.sleep(30)"),
                 nbformat.v4.new_code_cell("value + 1")]
-    result = execute_notebook(nbformat.writes(nb), Limits(cell_timeout=60, notebook_timeout=4))
-    assert result.status == "timeout" and "time limit" in result.reason
+    result = execute_notebook(nbformat.writes(nb), GradingSettings(cell_seconds=60, notebook_seconds=4))
+    assert result.outcome == Outcome.TIMEOUT and "time limit" in result.reason
     assert result.duration < 20
     cells = nbformat.reads(result.notebook_json, as_version=4).cells
     assert cells[0].outputs == []  # ran cleanly
@@ -80,5 +81,5 @@ def test_notebook_time_limit_stops_the_run_and_zeroes_the_rest():
 
 
 def test_bad_input_is_a_result_not_an_exception():
-    result = execute_notebook("{ not a notebook", Limits())
-    assert result.status == "error" and "not valid" in result.reason
+    result = execute_notebook("{ not a notebook")
+    assert result.outcome == Outcome.ERROR and "not valid" in result.reason

@@ -14,7 +14,7 @@ from autograde.demo_class import reference
 from autograde.grading.execute import ExecutionResult
 from autograde.grading.prepare import Reference, make_autograder, notebook_owners, prepare_submission
 from autograde.grading.score import awaits_grader, cell_scores, record_zero, score_notebook, student_totals
-from autograde.grading.status import Status
+from autograde.grading.status import Outcome
 from tests.support.grading_course import ASSIGNMENT
 
 STUDENTS = ["al", "bo"]
@@ -49,7 +49,7 @@ def grade(course: Path, failing: dict[str, set[str] | None], staged: bool = True
             job = prepare_submission(autograde, ref, student).jobs[0]
             if failing[student] is None:
                 continue
-            result = ExecutionResult(executed(job.notebook_json, failing[student]), Status.OK, "", 0.1)
+            result = ExecutionResult(executed(job.notebook_json, failing[student]), Outcome.FINISHED, "", 0.1)
             score_notebook(autograde, ASSIGNMENT, student, ASSIGNMENT, result)
             written = (staging if staged else course / "autograded" / student / ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
             assert written.exists(), written

@@ -15,9 +15,9 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograde.config import MAX_PROCESSES, Limits
+from autograde.config import GradingSettings
 from autograde.grading.execute import LimitedKernelManager
-from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, bubblewrap, limits_config, warm, zygote
+from autograde.sandbox import SandboxKernelManager, SandboxUnavailable, bubblewrap, warm, zygote
 from autograde.sandbox.bubblewrap import bwrap_status
 from autograde.sandbox.cgroups import cgroups_writable, own_cgroup
 from autograde.sandbox.kernel_user import FIRST_UID, SLOTS
@@ -36,12 +36,13 @@ def kernel_uid(uid: int) -> bool:
     return FIRST_UID <= uid < FIRST_UID + SLOTS
 
 
-def run_cells(sources: list[str], scratch: Path, limits: Limits = Limits(), **manager_options):
+def run_cells(sources: list[str], scratch: Path, settings: GradingSettings | None = None, **manager_options):
     """Execute ``sources`` in a fresh sandboxed kernel; return (notebook, manager, error or None, host pids seen)."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(s)) for s in sources]
-    km = SandboxKernelManager(config=limits_config(limits), **manager_options)
-    client = NotebookClient(nb, km=km, config=limits_config(limits), allow_errors=True,
+    config = (settings or GradingSettings()).as_config()
+    km = SandboxKernelManager(config=config, **manager_options)
+    client = NotebookClient(nb, km=km, config=config, allow_errors=True,
                             resources={"metadata": {"path": str(scratch)}})
     seen: set[int] = set()
     original = client.on_cell_complete  # remember the kernel's host processes while it runs
@@ -134,7 +135,7 @@ def test_kernel_sees_only_its_scratch_dir(tmp_path, monkeypatch):
 
 @needs_bwrap
 def test_memory_bomb_is_stopped(tmp_path):
-    limits = Limits(memory_bytes=500 << 20, max_processes=64)
+    settings = GradingSettings(memory_bytes=500 << 20, processes=64)
     cells = [
         "big = bytearray(2 << 30)",  # one allocation over RLIMIT_DATA: MemoryError, the kernel lives
         """
@@ -148,7 +149,7 @@ def test_memory_bomb_is_stopped(tmp_path):
         """,
         "print('still alive')",
     ]
-    nb, km, error, seen = run_cells(cells, tmp_path, limits)
+    nb, km, error, seen = run_cells(cells, tmp_path, settings)
     assert error is None, error
     assert nb.cells[0].outputs[0]["ename"] == "MemoryError"
     stopped_at = int(stdout(nb.cells[1]).split()[2])
@@ -160,7 +161,7 @@ def test_memory_bomb_is_stopped(tmp_path):
 @needs_bwrap
 @needs_kernel_limits
 def test_memory_spread_over_processes_is_contained(tmp_path):
-    limits = Limits(memory_bytes=400 << 20, max_processes=64)
+    settings = GradingSettings(memory_bytes=400 << 20, processes=64)
     cell = """
         import subprocess, sys
         hog = "import time\\nx = b'y' * (150 << 20)\\ntime.sleep(3)"
@@ -168,7 +169,7 @@ def test_memory_spread_over_processes_is_contained(tmp_path):
         codes = [child.wait(timeout=60) for child in children]
         print(codes)
     """
-    nb, km, error, seen = run_cells([cell, "print('alive')"], tmp_path, limits)
+    nb, km, error, seen = run_cells([cell, "print('alive')"], tmp_path, settings)
     notes = km.resource_notes()
     # Each child stays under RLIMIT_DATA; together they pass the kernel's limit, and the biggest are killed (by the
     # cgroup's OOM killer, or without cgroups by the memory watch) until the rest fit: the kernel itself lives on.
@@ -182,7 +183,7 @@ def test_memory_spread_over_processes_is_contained(tmp_path):
 @needs_bwrap
 @needs_kernel_limits
 def test_files_in_tmp_count_as_memory(tmp_path):
-    limits = Limits(memory_bytes=400 << 20, max_processes=64)  # /tmp and /dev/shm: 100 MiB each
+    settings = GradingSettings(memory_bytes=400 << 20, processes=64)  # /tmp and /dev/shm: 100 MiB each
     cell = """
         import subprocess, sys
         for folder in ("/tmp", "/dev/shm"):
@@ -191,7 +192,7 @@ def test_files_in_tmp_count_as_memory(tmp_path):
         hog = "import time\\nx = b'y' * (250 << 20)\\ntime.sleep(3)"
         print(subprocess.run([sys.executable, "-c", hog]).returncode)
     """
-    nb, km, error, seen = run_cells([cell], tmp_path, limits)
+    nb, km, error, seen = run_cells([cell], tmp_path, settings)
     # 180 MiB of files, the kernel and a 250 MiB child pass 400 MiB together: the child is killed.
     assert stdout(nb.cells[0]).strip() == "-9", (nb.cells[0].outputs, km.resource_notes())
     assert any("memory limit" in note for note in km.resource_notes()), km.resource_notes()
@@ -201,7 +202,7 @@ def test_files_in_tmp_count_as_memory(tmp_path):
 @needs_bwrap
 @needs_kernel_limits
 def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
-    limits = Limits(max_processes=64)
+    settings = GradingSettings(processes=64)
     cell = """
         import os, subprocess, sys, time
         bomb = "import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass"
@@ -209,7 +210,7 @@ def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
         time.sleep(3)
         print(len([p for p in os.listdir("/proc") if p.isdigit()]))
     """
-    nb, km, error, seen = run_cells([cell, "print('alive')"], tmp_path, limits)
+    nb, km, error, seen = run_cells([cell, "print('alive')"], tmp_path, settings)
     visible = stdout(nb.cells[0]).strip()
     assert visible and int(visible) <= 64, nb.cells[0].outputs
     assert any("process limit" in note for note in km.resource_notes()), km.resource_notes()
@@ -219,7 +220,7 @@ def test_fork_bomb_is_contained_and_nothing_survives(tmp_path):
 
 @needs_bwrap
 def test_endless_loop_times_out_per_cell(tmp_path):
-    nb, km, error, seen = run_cells(["while True:\n    pass"], tmp_path, Limits(cell_timeout=3))
+    nb, km, error, seen = run_cells(["while True:\n    pass"], tmp_path, GradingSettings(cell_seconds=3))
     assert isinstance(error, CellTimeoutError)
     assert_gone(seen)
 
@@ -228,7 +229,7 @@ def test_endless_loop_times_out_per_cell(tmp_path):
 def test_notebook_time_limit_kills_the_kernel(tmp_path):
     cells = ["import time"] + ["time.sleep(1)"] * 20
     started = time.monotonic()
-    nb, km, error, seen = run_cells(cells, tmp_path, Limits(notebook_timeout=4, cell_timeout=30))
+    nb, km, error, seen = run_cells(cells, tmp_path, GradingSettings(notebook_seconds=4, cell_seconds=30))
     assert isinstance(error, DeadKernelError), error
     assert time.monotonic() - started < 20
     assert any("notebook time limit" in reason for reason in km.stop_reasons)
@@ -238,7 +239,7 @@ def test_notebook_time_limit_kills_the_kernel(tmp_path):
 @needs_bwrap
 def test_output_flood_is_cut_and_stops_the_kernel(tmp_path):
     cells = ["for i in range(10**7):\n    print('x' * 100)", "print('never')"]
-    nb, km, error, seen = run_cells(cells, tmp_path, Limits(output_bytes=200_000))
+    nb, km, error, seen = run_cells(cells, tmp_path, GradingSettings(output_bytes=200_000))
     assert isinstance(error, DeadKernelError), error
     assert any("output limit" in reason for reason in km.stop_reasons)
     kept = sum(len(json.dumps(o)) for cell in nb.cells for o in cell.outputs)
@@ -252,7 +253,7 @@ def test_missing_bwrap_warns_or_refuses(tmp_path, monkeypatch):
     with pytest.raises(SandboxUnavailable, match="not installed"):
         run_cells(["1"], tmp_path, require_sandbox=True)
     with pytest.warns(RuntimeWarning, match="SANDBOX OFF"):
-        nb, km, error, seen = run_cells(["import os; print(os.getuid())"], tmp_path, Limits(memory_bytes=1 << 30))
+        nb, km, error, seen = run_cells(["import os; print(os.getuid())"], tmp_path, GradingSettings(memory_bytes=1 << 30))
     assert error is None and not km.sandboxed
     assert stdout(nb.cells[0]).strip() == str(os.getuid())  # no sandbox, but it ran under limits
 
@@ -282,14 +283,6 @@ def test_the_run_tag_names_the_kernels_cgroups(tmp_path):
     assert not [p for kind in ("memory", "pids") for p in own_cgroup(kind).glob(f"sandbox-{tag}*")]
 
 
-def test_limits_reach_the_manager_and_reject_nonsense():
-    km = SandboxKernelManager()
-    km.limits = Limits(memory_bytes=1 << 30, max_processes=None)
-    assert km.memory_bytes == 1 << 30 and km.processes == MAX_PROCESSES
-    with pytest.raises(ValueError, match="memory_bytes"):
-        km.limits = Limits(memory_bytes=0)
-
-
 # -- warm starts: kernels forked from the zygote must be confined exactly like cold ones ---------------
 
 needs_warm = requires(zygote.warm_start_possible(), "warm starts need root")
@@ -313,10 +306,10 @@ CONFINEMENT_PROBE = """
 """
 
 
-def probe(tmp_path: Path, name: str, limits: Limits = Limits(), **options) -> tuple[dict, set[int], list[str]]:
+def probe(tmp_path: Path, name: str, settings: GradingSettings | None = None, **options) -> tuple[dict, set[int], list[str]]:
     scratch = tmp_path / name
     scratch.mkdir()
-    nb, km, error, seen = run_cells([CONFINEMENT_PROBE, "import os; print(os.getpid())"], scratch, limits, **options)
+    nb, km, error, seen = run_cells([CONFINEMENT_PROBE, "import os; print(os.getpid())"], scratch, settings, **options)
     assert error is None, error
     return json.loads(stdout(nb.cells[0])), seen, km.resource_notes()
 
@@ -365,7 +358,7 @@ def test_warm_kernels_share_no_state(tmp_path):
 @needs_bwrap
 @needs_warm
 def test_memory_limit_too_small_for_a_warm_kernel_starts_cold(tmp_path):
-    result, seen, _ = probe(tmp_path, "small", Limits(memory_bytes=800 << 20))
+    result, seen, _ = probe(tmp_path, "small", GradingSettings(memory_bytes=800 << 20))
     assert not result["warm"] and kernel_uid(result["facts"]["ids"][0])
     assert_gone(seen)
 
