@@ -64,7 +64,7 @@ class GradingSettings(Configurable):
     require_sandbox = Bool(False, help="Refuse to run a notebook when bubblewrap is unusable (else a loud "
                            "warning, and the limits only).").tag(config=True, flag="--require-sandbox")
     warm_start = Bool(True, help="Fork kernels from a zygote with torch imported (root only; see "
-                      "autograde.sandbox.zygote); course grade does where the notebooks import what it preloads. "
+                      "autograde.sandbox.zygote); course grade preloads the kernel alone where the notebooks import none of it. "
                       "Off: every kernel starts cold.").tag(config=True, flag="--cold-start")
     read_only_paths = List(Unicode(), help="Extra host paths a kernel may read (the data).").tag(config=True)
 

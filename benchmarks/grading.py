@@ -10,8 +10,9 @@ Two classes, each graded in one run of this script:
   a plain nbgrader config (no sandbox for nbgrader; `course grade` still sandboxes every kernel).
 Both graders run as command-line subprocesses on identical copies of one generated course; the script
 prints the wall times, the ratios, and checks that every cell of every student got the same score.
-`course grade` runs as it runs by default (warm kernels forked from a zygote only when the notebooks
-import torch and the like) with one worker and with `--workers`, and, for comparison, with `--cold-start`.
+`course grade` runs as it runs by default (warm kernels forked from a zygote that preloads torch and the
+like when the notebooks import them, else the kernel alone) with one worker and with `--workers`, and, for
+comparison, with `--cold-start`.
 """
 from __future__ import annotations
 

@@ -60,8 +60,7 @@ from autograde.grading.score import record_zero, score_notebook, student_totals
 from autograde.grading.status import Status, grading_verdict
 from autograde.grading.transaction import StudentTransaction, is_pending
 from autograde.lms.groups import share_grades
-from autograde.sandbox import choose_kernel_manager
-from autograde.sandbox.zygote import PRELOAD
+from autograde.sandbox import choose_kernel_manager, preload_for
 
 
 def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler: str | None = None,
@@ -70,8 +69,8 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     """Autograde every submission of ``assignment`` in course ``root``; see the module docstring.
 
     ``settings``: the limits and switches (None: the course's, ``GradingSettings.for_course``); with
-    ``warm_start`` kernels are forked from the warm zygote where the sandbox allows it and the notebooks
-    import what it preloads. ``only``: these students and no others (``--student``)."""
+    ``warm_start`` kernels are forked from the warm zygote where the sandbox allows it (preloading the
+    chapter libraries when the notebooks import them, else the kernel alone). ``only``: these students and no others (``--student``)."""
     root = Path(root).resolve()
     config = load_config(root)
     settings = settings if settings is not None else GradingSettings.for_course(config)
@@ -87,8 +86,8 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
         summary.skipped = [s for s in students if s not in pending]
         if pending:
             reference = Reference.load(autograde, assignment, expected, notebook_owners(coursedir))
-            run = settings.replaced(warm_start=settings.warm_start and _warm_start_pays(reference))
-            execution = _execute_settings(config, run, kernel_manager_class, assignment, scheduler, workers)
+            execution = _execute_settings(config, settings, kernel_manager_class, assignment, scheduler, workers)
+            execution.preload = preload_for(reference.imports())
             execute = ((lambda jobs: run_dask(jobs, execution, scheduler)) if scheduler
                        else (lambda jobs: run_local(jobs, execution, workers)))
             _ClassRun(root, autograde, reference, summary, progress).grade(pending, execute)
@@ -125,15 +124,6 @@ def _execute_settings(config, settings: GradingSettings, kernel_manager_class: s
         # every kernel oversubscribes them and makes small matrix work many times slower.
         execution.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     return execution
-
-
-def _warm_start_pays(reference: Reference) -> bool:
-    """Whether the assignment's notebooks import what the zygote preloads (torch, pandas, course...).
-
-    Forking from the zygote saves seconds per kernel when a notebook imports torch, but the zygote
-    itself takes seconds to import it: for plain Python notebooks a cold kernel is quicker."""
-    heavy = {name.split(".")[0] for name in PRELOAD} - {"IPython", "ipykernel"}
-    return bool(reference.imports() & heavy)
 
 
 def _check_gradebook(coursedir, assignment: str) -> list[str]:

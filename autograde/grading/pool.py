@@ -25,6 +25,7 @@ from autograde.grading.prepare import Job
 from autograde.grading.status import Outcome
 from autograde.sandbox import prepare_for_forks
 from autograde.sandbox.syscalls import die_with_parent
+from autograde.sandbox.zygote import PRELOAD
 
 
 @dataclass
@@ -36,6 +37,7 @@ class ExecuteSettings:
     execute_options: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     run_tag: str = ""  # names this grading run's sandboxes (their cgroups)
+    preload: tuple[str, ...] = PRELOAD  # what the warm zygote imports before kernels fork from it
 
     @classmethod
     def for_course(cls, config, settings: GradingSettings | None = None,
@@ -77,7 +79,7 @@ def run_local(jobs: Iterable[Job], settings: ExecuteSettings, workers: int) -> I
     so it starts in milliseconds (a forkserver or spawn would import them again, seconds per start on a
     busy machine); the child never touches the gradebook connection it inherits.
     """
-    prepare_for_forks(settings.kernel_manager_class, settings.env, settings.grading.warm_start)  # once, not in every fork
+    prepare_for_forks(settings.kernel_manager_class, settings.env, settings.grading.warm_start, settings.preload)  # once, not in every fork
     processes = _Processes(iter(jobs), settings, max(1, workers))  # jobs are pulled lazily, so executions
     try:                                                             # start while the caller prepares the rest
         while processes.fill():

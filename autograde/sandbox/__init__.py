@@ -29,7 +29,7 @@ EXPORTS = {
     "SandboxKernelClient": "output_budget",
     "SandboxExecute": "nbgrader_plugin", "autograde_preprocessors": "nbgrader_plugin",
     "bwrap_status": "bubblewrap", "kernel_environment": "bubblewrap", "cgroups_writable": "cgroups",
-    "start_warm_kernels": "warm", "prepare_for_forks": "warm", "die_with_parent": "syscalls",
+    "start_warm_kernels": "warm", "prepare_for_forks": "warm", "preload_for": "warm", "die_with_parent": "syscalls",
 }
 __all__ = sorted(EXPORTS)
 

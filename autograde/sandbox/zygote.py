@@ -55,9 +55,10 @@ CLIENT_SCRIPT = Path(__file__).with_name("warm_client.py")
 SANDBOX_DIR = "/run/course-zygote"  # where the client script appears inside every sandbox
 SANDBOX_CLIENT = f"{SANDBOX_DIR}/warm_client.py"
 LAUNCH_SOCKET = "zygote.sock"  # the per-launch socket, in the kernel's connection folder
-# What the template imports: what a chapter notebook imports, and the kernel itself.
-PRELOAD = ("numpy", "torch", "torchvision", "pandas", "matplotlib.pyplot", "tqdm.auto", "ipywidgets",
-           "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "course")
+# What the template imports: the kernel itself, and (for notebooks that import them) a chapter's libraries.
+KERNEL_PRELOAD = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
+PRELOAD = ("numpy", "torch", "torchvision", "pandas", "matplotlib.pyplot", "tqdm.auto", "ipywidgets", *KERNEL_PRELOAD,
+           "course")
 MAX_MANAGERS = 64  # kernels started and running at once; beyond that requests are refused (cold start)
 REQUEST_SECONDS = 10  # a client that connects and sends nothing is dropped after this
 CONNECT_SECONDS = 60  # a launch whose client never connects (its sandbox failed) is dropped after this
@@ -70,8 +71,9 @@ NEEDED_CAPABILITIES = (6, 7, 18, 19, 21)  # SETGID, SETUID, SYS_CHROOT, SYS_PTRA
 class Zygote:
     """A running zygote process and its socket; it exits when this process (and its forks) are gone."""
 
-    def __init__(self, env: dict[str, str], python_path: str | None = None):
+    def __init__(self, env: dict[str, str], python_path: str | None = None, preload: tuple[str, ...] = PRELOAD):
         self.owner = os.getpid()
+        self.preload = preload
         self.folder = Path(tempfile.mkdtemp(prefix="course-zygote-"))  # 0700: only root reaches it here
         self.socket_path = self.folder / "zygote.sock"
         # Its whole environment is ``env``: every kernel's memory holds a copy of the zygote's initial
@@ -88,11 +90,12 @@ class Zygote:
         # stdin is a pipe that only we (and our forks) hold: end of file there means the owner is gone.
         with listener:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "autograde.sandbox.zygote", str(listener.fileno())], stdin=subprocess.PIPE,
+                [sys.executable, "-m", "autograde.sandbox.zygote", str(listener.fileno()), *preload], stdin=subprocess.PIPE,
                 env=environment, cwd=str(self.folder), pass_fds=[listener.fileno()])
 
     def __repr__(self) -> str:
-        return f"Zygote(pid={self.process.pid}, socket={str(self.socket_path)!r}, alive={self.alive()})"
+        return (f"Zygote(pid={self.process.pid}, socket={str(self.socket_path)!r}, {len(self.preload)} preloaded, "
+                f"alive={self.alive()})")
 
     def alive(self) -> bool:
         """Whether the zygote process still runs (asked from its owner or a forked worker)."""
@@ -161,13 +164,19 @@ def warm_start_possible() -> bool:
     return True
 
 
-def shared_zygote(env: dict[str, str], python_path: str | None = None) -> Zygote:
-    """This process's zygote, started on first use with environment ``env`` (only what kernels may see)
-    and ``python_path`` (the grading process's PYTHONPATH); call it before forking workers to share one."""
+def shared_zygote(env: dict[str, str], python_path: str | None = None, preload: tuple[str, ...] | None = None) -> Zygote:
+    """This process's zygote, started on first use with environment ``env`` (only what kernels may see),
+    ``python_path`` (the grading process's PYTHONPATH) and the modules it ``preload``s (None: those of the
+    zygote running, else ``PRELOAD``; another tuple replaces the running one). Call it before forking
+    workers, so that they share one."""
     global _shared
     with _shared_lock:  # dask runs executions in threads
-        if _shared is None or not _shared.alive():
-            _shared = Zygote(env, python_path)
+        running = _shared is not None and _shared.alive()
+        wanted = preload or (_shared.preload if running else PRELOAD)
+        if not running or _shared.preload != wanted:
+            if running:
+                _shared.close()
+            _shared = Zygote(env, python_path, wanted)
             atexit.register(_shared.close)
         return _shared
 
@@ -222,10 +231,10 @@ def bwrap_binds() -> list[str]:
 
 # -- the zygote itself ----------------------------------------------------------------------------------
 
-def serve(listener: socket.socket) -> None:
-    """Import the template's libraries, then fork a manager per connection until stdin closes."""
+def serve(listener: socket.socket, preload: tuple[str, ...]) -> None:
+    """Import the ``preload`` modules, then fork a manager per connection until stdin closes."""
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]  # our folder is not the kernel's
-    for name in PRELOAD:
+    for name in preload:
         try:
             importlib.import_module(name)
         except Exception as error:  # noqa: BLE001 - a missing optional library only makes those imports cold
@@ -339,10 +348,9 @@ def _run_kernel(argv: list[str], threads: str) -> None:
     using ``threads`` threads (the sandbox's OMP_NUM_THREADS: the OpenMP runtime read it at import)."""
     import random
 
-    import numpy
-
     random.seed()
-    numpy.random.seed()
+    if "numpy" in sys.modules:  # preloaded, so seeded once in the zygote: every kernel would draw the same
+        sys.modules["numpy"].random.seed()
     if threads.isdigit() and "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(int(threads))
     sys.argv = ["ipykernel_launcher", *argv]
@@ -356,4 +364,4 @@ def _run_kernel(argv: list[str], threads: str) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    serve(socket.socket(fileno=int(sys.argv[1])))
+    serve(socket.socket(fileno=int(sys.argv[1])), tuple(sys.argv[2:]))

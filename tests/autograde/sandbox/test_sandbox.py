@@ -340,6 +340,20 @@ def test_warm_kernel_is_confined_exactly_like_a_cold_one(tmp_path):
 
 @needs_bwrap
 @needs_warm
+def test_plain_notebooks_fork_from_a_zygote_that_preloads_the_kernel_alone(tmp_path):
+    look = "import os, sys; print(os.path.isdir('/run/course-zygote'), 'torch' in sys.modules, 'numpy' in sys.modules)"
+    seen = {}
+    for name, preload in (("kernel", zygote.KERNEL_PRELOAD), ("libraries", zygote.PRELOAD)):
+        warm.prepare_for_forks(SandboxKernelManager, {}, True, preload)  # as course grade does before its workers fork
+        assert zygote.shared_zygote({}).preload == preload  # a later kernel finds this zygote, whatever ran before
+        (tmp_path / name).mkdir()
+        nb, *_ = run_cells([look], tmp_path / name)
+        seen[name] = stdout(nb.cells[0]).split()
+    assert seen == {"kernel": ["True", "False", "False"], "libraries": ["True", "True", "True"]}  # both forked warm
+
+
+@needs_bwrap
+@needs_warm
 def test_warm_kernels_share_no_state(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
