@@ -148,6 +148,11 @@ def append(history: dict, record: dict) -> None:
         history.setdefault(key, []).append(value)
 
 
+def learning_rate(optimizer: torch.optim.Optimizer, scheduler: object | None) -> dict:
+    """What a scheduled epoch adds to its record: ``{"lr": the rate it trained with}``; ``{}`` without a scheduler."""
+    return {"lr": optimizer.param_groups[0]["lr"]} if scheduler is not None else {}
+
+
 def first_weight(net: nn.Module) -> torch.Tensor | None:
     """The weight matrix of the first layer that has one (whose gradient ``fit`` tracks)."""
     for name, parameter in net.named_parameters():

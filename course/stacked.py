@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ._layer_stats import OutputStats
-from ._phase import BatchOrder, Phase, append, first_weight
+from ._phase import BatchOrder, Phase, append, first_weight, learning_rate
 from ._speed import cpu_threads, eval_rows, fused_step
 from .augment import NoisyDataset, apply_augmentation, draw_augmentation
 from .batches import TensorBatches, as_tensors
@@ -147,16 +147,20 @@ class SharedAugmentation:
 
 
 def shared_optimizers(nets: list[nn.Module], experiments: list[Experiment]) -> list[torch.optim.Optimizer]:
-    """One optimizer per distinct optimizer setting, over the parameters of all models that use it.
+    """Each experiment's optimizer: one per distinct setting (its schedule included), over the parameters of
+    all models that use it.
 
     Optimizers work number by number, so one Adam over four models computes what four Adams
     would, in one call instead of four.
     """
+    def setting(e: Experiment) -> tuple:
+        return e.optimizer, e.lr, tuple(sorted(e.optimizer_options.items())), e.scheduler
+
     by_setting: dict = {}
     for net, e in zip(nets, experiments):
-        setting = (e.optimizer, e.lr, tuple(sorted(e.optimizer_options.items())))
-        by_setting.setdefault(setting, (e, []))[1].extend(net.parameters())
-    return [e.make_optimizer(parameters) for e, parameters in by_setting.values()]
+        by_setting.setdefault(setting(e), (e, []))[1].extend(net.parameters())
+    made = {key: e.make_optimizer(parameters) for key, (e, parameters) in by_setting.items()}
+    return [made[setting(e)] for e in experiments]
 
 
 class StackedLearner:
@@ -210,7 +214,10 @@ def train_together(nets: list[nn.Sequential], experiments: list[Experiment], tra
     train_data, validation_data = (TensorBatches(*[t.to(device) for t in as_tensors(data)[:2]])
                                    for data in (train, validation))
     datasets = [e.training_set(train, seed) if e.augment else None for e in experiments]
-    optimizers = shared_optimizers(nets, experiments)
+    per_model = shared_optimizers(nets, experiments)
+    optimizers = list(dict.fromkeys(per_model))  # each shared optimizer once
+    schedulers = {optimizer: e.make_scheduler(optimizer)  # one per optimizer: made twice, it would step twice
+                  for optimizer, e in dict(zip(per_model, experiments)).items()}
     stats = OutputStats(stacked.layers, batch_dim=1) if layer_stats else None
     learner = StackedLearner(stacked, optimizers, loss_fn, SharedAugmentation(datasets) if any(datasets) else None,
                              stats)
@@ -228,8 +235,11 @@ def train_together(nets: list[nn.Sequential], experiments: list[Experiment], tra
         for epoch in range(epochs):
             records = zip(training.run(orders.next()), validating.run())
             elapsed = time.perf_counter() - start_time
-            for history, (trained, validated) in zip(histories, records):
-                for record in (trained, validated, {"epochs": epoch, "time": elapsed}):
+            for history, optimizer, (trained, validated) in zip(histories, per_model, records):
+                rate = learning_rate(optimizer, schedulers[optimizer])
+                for record in (trained, validated, {"epochs": epoch, "time": elapsed, **rate}):
                     append(history, record)
+            for scheduler in filter(None, schedulers.values()):
+                scheduler.step()
             on_epoch()
     return {e.title: history for e, history in zip(experiments, histories)}

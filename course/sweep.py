@@ -11,6 +11,9 @@ An experiment is a dict of settings; whatever it leaves out comes from ``sweep``
     optimizer   "sgd", "adam", "adamw", "rmsprop", or a torch.optim class
     lr          learning rate
     optimizer_options   more keyword arguments for the optimizer, e.g. {"momentum": 0.9}
+    scheduler   a function of the optimizer that returns its learning-rate scheduler, stepped after
+                every epoch, e.g. lambda optimizer: CosineAnnealingLR(optimizer, T_max=30); the history
+                then records each epoch's learning rate as "lr"
     batch_size  minibatch size
     epochs      number of epochs
     width       passed to the network builder: build_net(width)
@@ -23,7 +26,8 @@ Every experiment gives the same history as this plain ``fit`` (up to float round
 
     torch.manual_seed(experiment seed); net = build_net(...)
     fit(net, NoisyDataset(train, **augment, seed=seed) if augment else train, validation,
-        optimizer, epochs, batch_size, device, loss_fn=loss_fn, seed=seed)
+        optimizer, epochs, batch_size, device, loss_fn=loss_fn, seed=seed,
+        scheduler=scheduler(optimizer) if scheduler else None)
 
 Experiments whose networks have the same shape (Linear layers and activations) and that share
 batch size, epochs and loss see the same batches in the same order, so they train together
@@ -52,7 +56,7 @@ from .training import fit
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
               "rmsprop": torch.optim.RMSprop}
-SETTINGS = ("title", "optimizer", "lr", "optimizer_options", "batch_size", "epochs", "width",
+SETTINGS = ("title", "optimizer", "lr", "optimizer_options", "scheduler", "batch_size", "epochs", "width",
             "build_net", "augment", "seed", "loss_fn")
 
 
@@ -88,6 +92,7 @@ class Experiment:
     augment: dict = field(default_factory=dict)
     optimizer_options: dict = field(default_factory=dict)
     loss_fn: Callable = F.cross_entropy
+    scheduler: Callable | None = None  # optimizer -> its torch.optim.lr_scheduler, stepped after every epoch
 
     @classmethod
     def from_settings(cls, settings: dict, defaults: dict) -> Experiment:
@@ -112,7 +117,7 @@ class Experiment:
                    lr=float(values["lr"]), batch_size=int(values["batch_size"]), epochs=int(values["epochs"]),
                    seed=int(values["seed"]), width=values.get("width"), augment=augment,
                    optimizer_options=dict(values.get("optimizer_options") or {}),
-                   loss_fn=values.get("loss_fn", F.cross_entropy))
+                   loss_fn=values.get("loss_fn", F.cross_entropy), scheduler=values.get("scheduler"))
 
     def make_net(self) -> nn.Module:
         """The network, with initial weights from this experiment's seed (global RNG left as it was)."""
@@ -123,6 +128,10 @@ class Experiment:
     def make_optimizer(self, parameters) -> torch.optim.Optimizer:
         """This experiment's optimizer over ``parameters``."""
         return self.optimizer(parameters, lr=self.lr, **self.optimizer_options)
+
+    def make_scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
+        """This experiment's learning-rate scheduler over ``optimizer`` (None: the rate stays as it is)."""
+        return self.scheduler(optimizer) if self.scheduler is not None else None
 
     def training_set(self, train: Dataset, seed: int) -> Dataset:
         """The training data as this experiment sees it: augmented with draws from ``seed``, or as it is."""
@@ -180,8 +189,9 @@ def _group_job(members: list[tuple[Experiment, nn.Module]], train: Dataset, vali
     def run(progress: Callable[[int], None]) -> dict[str, History]:
         if len(members) == 1:
             e, net = members[0]
-            history = fit(net, e.training_set(train, options["seed"]), validation,
-                          e.make_optimizer(net.parameters()), e.epochs, e.batch_size, device, loss_fn=e.loss_fn,
+            optimizer = e.make_optimizer(net.parameters())
+            history = fit(net, e.training_set(train, options["seed"]), validation, optimizer, e.epochs,
+                          e.batch_size, device, loss_fn=e.loss_fn, scheduler=e.make_scheduler(optimizer),
                           progress=False, on_epoch=lambda _: progress(1), **options)
             return {e.title: history}
         return train_together([net for _, net in members], [e for e, _ in members], train, validation, device,

@@ -15,10 +15,11 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import Dataset
 
 from ._layer_stats import LayerStats
-from ._phase import BatchOrder, Phase, append, first_weight
+from ._phase import BatchOrder, Phase, append, first_weight, learning_rate
 from ._speed import cpu_threads, eval_rows, fused_step
 from .batches import batch_source
 from .device import detect_device
@@ -38,14 +39,14 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
         epochs: int = 25, batch_size: int = 10, device: str | torch.device = "cpu", *,
         loss_fn: Callable = F.cross_entropy, shuffle: bool = True, seed: int | None = None,
         progress: bool = True, layer_stats: bool = True, keep_outputs: bool = True,
-        on_epoch: Callable[[History], None] | None = None) -> History:
+        on_epoch: Callable[[History], None] | None = None, scheduler: LRScheduler | None = None) -> History:
     """Train ``net`` on ``train``, evaluate on ``validation`` after every epoch; return the ``History``.
 
     Losses and accuracies are per-sample means over the epoch; each layer's output mean, abs mean
     and std are means over the epoch's batches of ``batch_size``. ``seed`` fixes the batch order
-    (by default it comes from torch's global generator, so ``torch.manual_seed`` fixes it too).
-    ``on_epoch(history)`` is called after every epoch, e.g. to plot the curves so far (default: the
-    waiting ``HistoryPlotter``'s live plot, see ``epoch_watcher``); its time is not in ``history['time']``.
+    (by default torch's global generator's, so ``torch.manual_seed`` fixes it too). After every epoch
+    ``scheduler`` (over ``optimizer``) steps, the history recording the epoch's rate as ``"lr"``, and
+    ``on_epoch(history)`` is called, untimed (default: a waiting ``HistoryPlotter``'s ``epoch_watcher``).
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"fit needs epochs >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
@@ -56,22 +57,22 @@ def fit(net: nn.Module, train: Dataset, validation: Dataset, optimizer: torch.op
     learner = OneNet(net, optimizer, loss_fn)
     stats = LayerStats(net) if layer_stats else None
     training = Phase("train", learner, train_data, batch_size, batch_size, device, stats, keep_outputs)
-    # Validation takes several batches per step where that changes no number: far less Python per sample.
     validating = Phase("validation", learner, validation_data, batch_size, eval_rows(net, loss_fn, batch_size),
-                       device, stats, keep_outputs)
+                       device, stats, keep_outputs)  # eval_rows: several batches per step where no number changes
     watched, on_epoch = on_epoch is None, on_epoch if on_epoch is not None else epoch_watcher
     history = History()
-    work = batch_size * sum(p.numel() for p in net.parameters())  # multiply-adds per step, roughly
     start_time = time.perf_counter()
-    try:
-        with cpu_threads(device, work), fused_step(optimizer, device):
+    try:  # cpu_threads is told the multiply-adds per step, roughly
+        with cpu_threads(device, batch_size * sum(p.numel() for p in net.parameters())), fused_step(optimizer, device):
             bar = progress_bar(range(epochs), desc="Epoch", disable=not progress)
             for epoch in bar:
                 append(history, training.run(orders.next())[0])  # one network: one record per phase
                 append(history, validating.run()[0])
-                append(history, {"epochs": epoch, "time": time.perf_counter() - start_time})
-                bar.set_postfix({"train loss": f"{history['train loss'][-1]:.3f}",
-                                 "validation accuracy": f"{history['validation accuracy'][-1]:.3f}"})
+                append(history, {"epochs": epoch, "time": time.perf_counter() - start_time,
+                                 **learning_rate(optimizer, scheduler)})
+                if scheduler is not None:
+                    scheduler.step()
+                bar.set_postfix({key: f"{history[key][-1]:.3f}" for key in ("train loss", "validation accuracy")})
                 if on_epoch is not None:
                     called = time.perf_counter()
                     on_epoch(history)

@@ -41,8 +41,9 @@ def fit_alone(settings: dict, train, validation, loss_fn=F.cross_entropy):
     optimizer = kind(net.parameters(), lr=settings.get("lr", 1e-3), **settings.get("optimizer_options", {}))
     augment = settings.get("augment")
     data = NoisyDataset(train, **augment, seed=SEED) if augment else train
+    scheduler = settings["scheduler"](optimizer) if "scheduler" in settings else None
     return fit(net, data, validation, optimizer, EPOCHS, settings.get("batch_size", BATCH), seed=SEED, progress=False,
-               loss_fn=loss_fn)
+               loss_fn=loss_fn, scheduler=scheduler)
 
 
 def assert_close(swept, alone, title):
@@ -52,6 +53,10 @@ def assert_close(swept, alone, title):
             continue
         for x, y in zip(swept[key], alone[key]):
             np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-4, err_msg=f"{title}: {key}")
+
+
+def cosine(optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS)
 
 
 EXPERIMENTS = [
@@ -64,6 +69,9 @@ EXPERIMENTS = [
     {"title": "wide", "width": 64},
     {"title": "batch norm", "build_net": build_net_bn},
     {"title": "batch 16", "batch_size": 16},
+    {"title": "cosine", "optimizer": "sgd", "lr": 0.05, "optimizer_options": {"momentum": 0.9}, "scheduler": cosine},
+    {"title": "cosine, seed 11", "optimizer": "sgd", "lr": 0.05, "optimizer_options": {"momentum": 0.9},
+     "scheduler": cosine, "seed": 11},  # shares the optimizer and the schedule of "cosine": one step per epoch
 ]
 
 
@@ -88,6 +96,13 @@ def test_each_experiment_equals_fit_alone(swept, data, index):
     settings = EXPERIMENTS[index]
     title = list(swept)[index]
     assert_close(swept[title], fit_alone(settings, *data), title)
+
+
+def test_a_scheduled_experiment_records_the_rate_of_each_epoch(swept):
+    # cosine annealing over 2 epochs: the full rate, then half of it (a schedule stepped twice would give 0)
+    for title in ("cosine", "cosine, seed 11"):
+        np.testing.assert_allclose(swept[title]["lr"], [0.05, 0.025], err_msg=title)
+    assert "lr" not in swept[list(swept)[0]], "only a scheduled run records its rate"
 
 
 def test_one_worker_gives_what_two_give(swept, data):

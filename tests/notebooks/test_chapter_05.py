@@ -9,7 +9,6 @@ TESTS_OF = {  # answer cell -> the test cell that grades it
     "mlp_scratch": "test_mlp_scratch",
     "mlp_forward_backward": "test_mlp_forward_backward",
     "train_classifier": "test_train_classifier",
-    "build_mlp": "test_build_mlp",
     "parameter_count": "test_parameter_count",
     "make_mlp": "test_make_mlp",
 }
@@ -102,9 +101,6 @@ WRONG = {
         "relu": answer("relu(x)", "return nn.ReLU()(x)"),
         # forgets to reset the gradients, so every step adds the earlier minibatches' gradients again
         "train_classifier": loop(step="loss.backward()\noptimizer.step()"),
-        # a missing activation between the hidden layers
-        "build_mlp": answer("build_mlp()", "return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), "
-                            "nn.Linear(64, 10))"),
         # forgets the biases
         "parameter_count": answer("mlp_parameter_count(sizes)", "return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))"),
         # one activation module shared by every layer
