@@ -178,8 +178,9 @@ class _Refusals:
 
     def refuse_operator(self, func: object) -> None:
         named = self.operator(func)
-        if named is not None:
-            self.refuse(f"aten::{_operator_name(func)} (it computes {named})")
+        if named is not None:  # a module (torch.optim) runs the operator; a function computes what it does
+            how = f"an operator {named} uses" if isinstance(_resolve(named), types.ModuleType) else f"it computes {named}"
+            self.refuse(f"aten::{_operator_name(func)} ({how})")
 
 
 def _answer_function(frame) -> str | None:
@@ -230,10 +231,24 @@ class _RefusingEngine:
         self._refuse()
 
 
+def _layers(obj: object) -> list[object]:
+    """``obj`` and the functions it wraps (``__wrapped__``, as functools.wraps and torch's decorators set it)."""
+    found = [obj]
+    while len(found) < 16:
+        try:
+            inner = inspect.getattr_static(found[-1], "__wrapped__", None)
+        except Exception:  # noqa: BLE001 - an object whose attribute lookup itself fails wraps nothing we know
+            break
+        if inner is None or any(inner is seen for seen in found):
+            break
+        found.append(inner)
+    return found
+
+
 def _bound_objects(value: object, namespace: dict) -> list[object]:
     """``value`` and what it carries: a partial's function, the defaults and closure of a function defined in
     ``namespace`` (not of helpers imported into it, such as course.fit with its loss_fn=F.cross_entropy)."""
-    found = [value]
+    found = _layers(value)
     if isinstance(value, functools.partial):
         found += [value.func, *value.args, *value.keywords.values()]
     if inspect.isfunction(value) and value.__globals__ is namespace:
@@ -273,7 +288,8 @@ def _collect(names: tuple[str, ...], refusals: _Refusals) -> dict:
     for spelling, named in spellings:
         for shown, obj, owner, attr in _targets(spelling):
             refuse = refusals.refusal(shown, named if spelling != named else shown)
-            refusals.by_id.setdefault(id(obj), refuse)
+            for layer in _layers(obj):  # obj.__wrapped__ bound before the answer ran is the same route
+                refusals.by_id.setdefault(id(layer), refuse)
             if inspect.isclass(obj):  # a module class: its forward refuses, however the class was reached
                 swaps.setdefault((id(obj), "forward"), (obj, "forward", obj.__dict__.get("forward"), refuse))
             elif owner is not None:

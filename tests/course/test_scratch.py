@@ -1,6 +1,7 @@
 """course.scratch: library functions a task forbids raise while the answer runs, and are restored afterwards."""
 import ast
 import builtins
+import functools
 import json
 
 import pytest
@@ -146,7 +147,8 @@ def test_each_task_text_names_exactly_what_its_test_forbids():
     (("torch.optim",), lambda O: torch._foreach_add_([O], [O]), "aten::_foreach_add_"),
 ])
 def test_an_operator_that_computes_the_forbidden_result_is_refused_whatever_called_it(names, route, shown):
-    with pytest.raises(WriteItYourselfError, match=f"write it yourself: {shown} \\(it computes {names[0]}\\)"):
+    how = "an operator torch.optim uses" if names == ("torch.optim",) else f"it computes {names[0]}"
+    with pytest.raises(WriteItYourselfError, match=f"write it yourself: {shown} \\({how}\\)"):
         with write_it_yourself(*names):
             route(torch.randn(3, 4))
 
@@ -202,6 +204,27 @@ def test_an_alias_bound_before_the_answer_runs_is_refused_with_its_name():
                 pass
     finally:
         del ALIAS
+
+
+def test_the_function_a_forbidden_one_wraps_is_refused_when_bound_before_the_answer_runs():
+    global inner, rewrapped
+    assert hasattr(nn.utils.clip_grad_norm_, "__wrapped__")  # torch's no-grad decorator keeps the inner function
+    inner = nn.utils.clip_grad_norm_.__wrapped__  # as `f = nn.utils.clip_grad_norm_.__wrapped__` in an answer cell
+    try:
+        with pytest.raises(WriteItYourselfError, match="nn.utils.clip_grad_norm_ is not allowed .* \\[bound as 'inner'"):
+            with write_it_yourself("nn.utils"):
+                pass
+        del inner
+
+        @functools.wraps(F.softmax)  # a wrapper of the student's own around the forbidden function
+        def rewrapped(*args, **kwargs):
+            return 0
+        with pytest.raises(WriteItYourselfError, match="F.softmax is not allowed .* \\[bound as 'rewrapped'"):
+            with write_it_yourself("F.softmax"):
+                pass
+    finally:
+        globals().pop("inner", None)
+        globals().pop("rewrapped", None)
 
 
 def test_a_library_function_kept_as_a_default_argument_is_refused():

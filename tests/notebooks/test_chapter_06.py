@@ -111,7 +111,7 @@ return w, m, v
 }
 REFUSED = {"library_1": {"test_adam_step": "Adam.step", "test_momentum_step": "SGD.step"},
            "library_2": {"test_adam_step": "AdamW.step",
-                         "test_momentum_step": "aten::_foreach_mul_ (it computes torch.optim)"},
+                         "test_momentum_step": "aten::_foreach_mul_ (an operator torch.optim uses)"},
            "library_3": {"test_adam_step": "torch.optim._functional.adam",
                          "test_momentum_step": "torch.optim._functional.adam"},
            "library_4": {"test_momentum_step": "torch.optim._functional.sgd"}}
