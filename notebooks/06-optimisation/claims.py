@@ -38,7 +38,7 @@ def _learning_rates(seed: int, train, validation) -> dict[str, float]:
     m = {}
     for title, history in histories.items():
         accuracy = history["validation accuracy"]
-        m[f"{title} epoch 10"] = accuracy[9]
+        m[f"{title} epoch 10"], m[f"{title} epochs 6-15"] = accuracy[9], _mean(accuracy[5:15])
         m[f"{title} epochs 31-40"], m[f"{title} epochs 41-50"] = _mean(accuracy[30:40]), _mean(accuracy[40:])
         m[f"{title} best"], m[f"{title} final"] = max(accuracy), accuracy[-1]
         m[f"{title} spread 41-50"] = statistics.pstdev(accuracy[40:])  # epoch to epoch, within one run
@@ -123,11 +123,12 @@ CLAIMS = [
                                             "within 2 points of epochs 31-40",
      "values": ["adam 0.001 epochs 31-40", "adam 0.001 epochs 41-50"],
      "holds": lambda m: abs(_gain(m, "adam 0.001")) < 0.02 and m["adam 0.001 epochs 41-50"] > 0.78},
-    {"where": "Question 1 rubric", "claim": "Adam 0.01 has converged near 0.8 by epoch 10: within 3 points of its "
-                                            "level over epochs 41-50",
-     "values": ["adam 0.01 epoch 10", "adam 0.01 epochs 41-50"],
-     "holds": lambda m: m["adam 0.01 epoch 10"] > 0.75
-     and abs(m["adam 0.01 epochs 41-50"] - m["adam 0.01 epoch 10"]) < 0.03},
+    {"where": "Question 1 rubric", "claim": "Adam 0.01 has converged near 0.8 by about epoch 10: over epochs 6-15 its "
+                                            "accuracy is on average within 3 points of epochs 41-50 (one epoch's "
+                                            "accuracy jumps by several points)",
+     "values": ["adam 0.01 epochs 6-15", "adam 0.01 epochs 41-50"],
+     "holds": lambda m: m["adam 0.01 epochs 6-15"] > 0.75
+     and abs(m["adam 0.01 epochs 41-50"] - m["adam 0.01 epochs 6-15"]) < 0.03},
     {"where": "Question 1 rubric", "claim": "SGD 0.1 has stopped improving (under 4 points up or down between epochs "
                                             "31-40 and 41-50) but jumps from epoch to epoch: over epochs 41-50 it is "
                                             "on average more than 3 points below its best of about 0.83",
