@@ -10,12 +10,14 @@ TESTS_OF = {  # answer cell -> the test cell that grades it
     "squared_loss": "test_squared_loss",
     "sgd_step": "test_sgd_step",
     "train_linear_regression": "test_train_linear_regression",
+    "fit_polynomial": "test_fit_polynomial",
 }
 BATCHES = "minibatches(X, y, batch_size, shuffle=True, generator=None)"
 LINREG = "linreg(X, w, b)"
 LOSS = "squared_loss(y_hat, y)"
 SGD = "sgd_step(params, lr)"
 TRAIN = "train_linear_regression(X, y, lr, num_epochs, batch_size, seed=0)"
+POLYNOMIAL = "fit_polynomial(x, y, degree)"
 
 
 def batches(order: str, stop: str = "n", index_y: str = "index") -> str:
@@ -58,12 +60,17 @@ WRONG = {
         "minibatches": batches(PERMUTATION, stop="n - batch_size + 1"),  # drops the last, short batch
         "squared_loss": answer(LOSS, "return ((y_hat - y) ** 2 / 2).mean()"),  # (n, 1) - (n,) broadcasts to (n, n)
         "train_linear_regression": train(steps="loss = loss_fn(net(X_batch), y_batch)\nloss.backward()\noptimizer.step()"),
+        # one column too few: a polynomial of degree - 1
+        "fit_polynomial": answer(POLYNOMIAL, "return torch.linalg.lstsq(polynomial_features(x, degree - 1), y).solution"),
     },
     "wrong_b": {
         "minibatches": batches("torch.randperm(n) if shuffle else torch.arange(n)"),  # ignores the generator
         "linreg": answer(LINREG, "return X @ w"),
         "sgd_step": sgd("p -= lr * p.grad", zero=False),
         "train_linear_regression": train(lr="0.03"),
+        # least squares in float32: right for low degrees, off by tenths at degree 10
+        "fit_polynomial": answer(POLYNOMIAL, "return torch.linalg.lstsq(polynomial_features(x, degree), "
+                                             "y.reshape(-1, 1)).solution"),
     },
     "wrong_c": {
         "minibatches": batches(PERMUTATION, index_y="torch.randperm(n, generator=generator)[start:start + batch_size]"),
@@ -86,7 +93,7 @@ LIBRARY = {
                                           "    torch._foreach_add_(params, [p.grad for p in params], alpha=-lr)" + ZERO)},
 }
 REFUSED = {"library_1": "SGD.step", "library_2": "torch.optim._functional.sgd",
-           "library_3": "aten::_foreach_add_ (it computes torch.optim)"}
+           "library_3": "aten::_foreach_add_ (an operator torch.optim uses)"}
 # Right answers in another form: p.sub_(p.grad, alpha=lr), as torch.optim.SGD writes it, is 1.5e-8 off an exact 0
 RIGHT = {"right_sub": {"sgd_step": answer(SGD, "with torch.no_grad():\n    for p in params:\n"
                                                "        p.sub_(p.grad, alpha=lr)\n        p.grad.zero_()")}}

@@ -6,7 +6,6 @@ from tests.support.chapter_grading import answer, assert_refused, grade_chapter
 
 ASSIGNMENT = "07-regularisation"
 TESTS_OF = {  # answer cell -> the test cell that grades it
-    "fit_polynomial": "test_fit_polynomial",
     "weight_decay_step": "test_weight_decay_step",
     "dropout": "test_dropout",
     "augmented_sets": "test_augmented_sets",
@@ -37,9 +36,6 @@ def stopping(keep: str = "copy.deepcopy(net.state_dict())", reset: str = "0", st
 
 WRONG = {
     "wrong_a": {
-        # one column too few: a polynomial of degree - 1
-        "fit_polynomial": answer("fit_polynomial(x, y, degree)",
-                                 "return torch.linalg.lstsq(polynomial_features(x, degree - 1), y).solution"),
         # keeps the last weights: never loads the best epoch's state back
         "early_stopping": stopping(restore=""),
         # drops without rescaling the kept activations
@@ -65,13 +61,13 @@ WRONG = {
         # the population standard deviation (divide by n) instead of the sample one
         "mean_and_std": answer(SPREAD, SPREAD_START + "return values.mean(dim=0), values.std(dim=0, unbiased=False)"),
     },
-    # the library function that Task 3 asks to write; and (one notebook run less) counting every epoch without a
+    # the library function that Task 2 asks to write; and (one notebook run less) counting every epoch without a
     # new best, not those in a row: a new best does not start the count again
     "library": {"dropout": answer(DROPOUT, "return nn.functional.dropout(X, p, training)"),
                 "early_stopping": stopping(reset="waited")},
 }
 
-# Other library routes to Task 2's update and Task 3's dropout (each right in value): an optimiser's own step,
+# Other library routes to Task 1's update and Task 2's dropout (each right in value): an optimiser's own step,
 # the functional optimiser, the fused multi-tensor kernel; the operator itself, the module, an alias bound before
 ZERO = "\nfor p in params:\n    p.grad.zero_()"
 LIBRARY = {  # library_1 also stops one epoch too late (after patience + 1 epochs without a new best)
@@ -83,10 +79,7 @@ LIBRARY = {  # library_1 also stops one epoch too late (after patience + 1 epoch
                                                      "    torch.optim._functional.sgd(params, [p.grad for p in params], "
                                                      "[None] * len(params), weight_decay=weight_decay, momentum=0.0, lr=lr, "
                                                      "dampening=0.0, nesterov=False, maximize=False)" + ZERO),
-                  "dropout": answer(DROPOUT, "return nn.Dropout(p)(X) if training else X"),
-                  # least squares in float32: right for low degrees, off by tenths at degree 10
-                  "fit_polynomial": answer("fit_polynomial(x, y, degree)", "return torch.linalg.lstsq("
-                                           "polynomial_features(x, degree), y.reshape(-1, 1)).solution")},
+                  "dropout": answer(DROPOUT, "return nn.Dropout(p)(X) if training else X")},
     "library_3": {"weight_decay_step": answer(DECAY, "with torch.no_grad():\n    grads = [p.grad for p in params]\n"
                                                      "    torch._foreach_add_(grads, params, alpha=weight_decay)\n"
                                                      "    torch._foreach_add_(params, grads, alpha=-lr)" + ZERO),
@@ -104,7 +97,7 @@ REFUSED = {
     "library": {"test_dropout": "F.dropout"},
     "library_1": {"test_weight_decay_step": "SGD.step", "test_dropout": "aten::native_dropout (it computes F.dropout)"},
     "library_2": {"test_weight_decay_step": "torch.optim._functional.sgd", "test_dropout": "nn.Dropout"},
-    "library_3": {"test_weight_decay_step": "aten::_foreach_add_ (it computes torch.optim)", "test_dropout": "F.dropout"},
+    "library_3": {"test_weight_decay_step": "aten::_foreach_add_ (an operator torch.optim uses)", "test_dropout": "F.dropout"},
 }
 
 
