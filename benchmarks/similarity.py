@@ -1,6 +1,6 @@
 """Time ``course similarity`` on a made-up class (default 200 students) of one bundled chapter.
 
-    python benchmarks/similarity.py [--students 200] [--chapter 07-regularisation]
+    python benchmarks/similarity.py [--students 200] [--chapter 08-initialisation]
 
 The class cycles through solution-based kinds (reference, partly right, untouched, a raised
 exception) plus one pair who shared answers, handed in as nbgrader ``submitted/`` notebooks (the
@@ -46,7 +46,7 @@ def make_course(folder: Path, chapter: str, students: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200)
-    parser.add_argument("--chapter", default="07-regularisation", help="default: the chapter with the most tasks")
+    parser.add_argument("--chapter", default="08-initialisation", help="default: the chapter with the most tasks (8)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
