@@ -123,12 +123,11 @@ CLAIMS = [
                                             "within 2 points of epochs 31-40",
      "values": ["adam 0.001 epochs 31-40", "adam 0.001 epochs 41-50"],
      "holds": lambda m: abs(_gain(m, "adam 0.001")) < 0.02 and m["adam 0.001 epochs 41-50"] > 0.78},
-    {"where": "Question 1 rubric", "claim": "Adam 0.01 has converged near 0.8 by about epoch 10: over epochs 6-15 its "
-                                            "accuracy is on average within 3 points of epochs 41-50 (one epoch's "
-                                            "accuracy jumps by several points)",
+    {"where": "Question 1 rubric", "claim": "Adam 0.01 is near 0.8 from about epoch 10 (over epochs 6-15 above 0.77 "
+                                            "on average) and gains only a few points after (under 5 to epochs 41-50)",
      "values": ["adam 0.01 epochs 6-15", "adam 0.01 epochs 41-50"],
-     "holds": lambda m: m["adam 0.01 epochs 6-15"] > 0.75
-     and abs(m["adam 0.01 epochs 41-50"] - m["adam 0.01 epochs 6-15"]) < 0.03},
+     "holds": lambda m: m["adam 0.01 epochs 6-15"] > 0.77
+     and -0.02 < m["adam 0.01 epochs 41-50"] - m["adam 0.01 epochs 6-15"] < 0.05},
     {"where": "Question 1 rubric", "claim": "SGD 0.1 has stopped improving (under 4 points up or down between epochs "
                                             "31-40 and 41-50) but jumps from epoch to epoch: over epochs 41-50 it is "
                                             "on average more than 3 points below its best of about 0.83",
