@@ -102,7 +102,7 @@ REFUSED = {
                   "test_clip_grad_norm": "nn.utils.clip_grad_norm_"},  # bound as 'clip_library' in the notebook
     "library_4": {"test_xavier_uniform_": "nn.init._no_grad_uniform_", "test_kaiming_normal_": "nn.init.kaiming_normal_",
                   "test_clip_grad_norm": "nn.utils.get_total_norm"},
-    "library_5": {"test_kaiming_normal_": "nn.init.normal_", "test_clip_grad_norm": "aten::_foreach_norm (it computes torch.optim)"},
+    "library_5": {"test_kaiming_normal_": "nn.init.normal_", "test_clip_grad_norm": "aten::_foreach_norm (an operator torch.optim uses)"},
 }
 
 @pytest.mark.slow
