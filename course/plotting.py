@@ -240,7 +240,9 @@ class HistoryPlotter:
 
 def plot_layer_stats(layers: int, history, phases=("train", "validation")):
     """Mean (top row) and std (bottom row) of each layer's output against epochs (chapters 8, 9)."""
-    fig, axs = plt.subplots(ncols=layers, nrows=2, squeeze=False, figsize=(3.5 * layers, 3 * 2))
+    size = (3.5 * layers, 3 * 2)
+    fig, axs = plt.subplots(ncols=layers, nrows=2, squeeze=False, figsize=size,
+                            gridspec_kw=_grid_spacing(2, layers, *size))
     for layer in range(layers):
         for row, stat in enumerate(("mean", "std")):
             ax = axs[row, layer]
@@ -251,9 +253,9 @@ def plot_layer_stats(layers: int, history, phases=("train", "validation")):
                     ax.plot(history["epochs"], history[keys[0]], label=f"{phase} output {stat}")
                     ax.set_title(keys[0].replace(f" output {stat}", "").replace(f"{phase} ", ""))
             ax.set_xlabel("epochs")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
             if ax.lines:
                 ax.legend(fontsize="small")
-    fig.tight_layout()
     return fig
 
 
