@@ -1,4 +1,5 @@
-"""Chapter 2 (linear algebra and autograd): real nbgrader autograde of the solution, the student version and wrong answers."""
+"""Chapter 2 (linear algebra and autograd): course check (solution, student version, mutants), then real nbgrader
+autograde of wrong answers."""
 import pytest
 
 from tests.support.chapter_grading import answer, grade_chapter

@@ -1,4 +1,5 @@
-"""Chapter 3 (linear regression): real nbgrader autograde of the solution, the student version and wrong answers."""
+"""Chapter 3 (linear regression): course check (solution, student version, mutants), then real nbgrader autograde
+of wrong answers."""
 import pytest
 
 from tests.support.chapter_grading import answer, assert_refused, grade_chapter

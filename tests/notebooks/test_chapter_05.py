@@ -1,4 +1,5 @@
-"""Chapter 5 (multilayer perceptrons): real nbgrader autograde of the solution, the student version and wrong answers."""
+"""Chapter 5 (multilayer perceptrons): course check (solution, student version, mutants), then real nbgrader
+autograde of wrong answers."""
 import pytest
 
 from tests.support.chapter_grading import answer, assert_refused, grade_chapter

@@ -1,5 +1,5 @@
-"""Chapter 7 (model selection and regularisation): real nbgrader autograde of the solution, the student
-version and wrong answers."""
+"""Chapter 7 (model selection and regularisation): course check (solution, student version, mutants), then real
+nbgrader autograde of wrong answers."""
 import pytest
 
 from tests.support.chapter_grading import answer, assert_refused, grade_chapter

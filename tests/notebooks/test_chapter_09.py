@@ -1,12 +1,10 @@
-"""Chapter 9 (batch normalisation): real nbgrader autograde of the solution, the student version and wrong answers.
-
-The module task calls the student's ``batch_norm`` function, so a wrong function costs the module's
-points too; this test states that dependency instead of using ``grade_chapter``'s one-to-one check.
-"""
+"""Chapter 9 (batch normalisation): course check (solution, student version, mutants), then real nbgrader autograde
+of wrong answers. The module task calls the student's ``batch_norm`` function, so a wrong function costs the
+module's points too; this test states that dependency instead of using ``grade_chapter``'s one-to-one check."""
 import pytest
 
-from tests.support.chapter_grading import assert_refused
-from tests.support.nbgrader_harness import autograded_total, grade_submissions
+from tests.support.chapter_grading import assert_refused, check_chapter
+from tests.support.nbgrader_harness import grade_submissions
 
 ASSIGNMENT = "09-batchnorm"
 TESTS_OF = {  # answer cell -> the test cells it can make fail
@@ -142,14 +140,11 @@ REFUSED = {"library": {"test_batch_norm": "F.batch_norm", "test_batchnorm_module
 
 @pytest.mark.slow
 def test_chapter_09_autograde(tmp_path, data_env):
-    scores = grade_submissions(tmp_path, ASSIGNMENT, {"solution": "solution", "student": "student", **WRONG},
-                               GRADING_ENV)
+    check_chapter(ASSIGNMENT)
+    scores = grade_submissions(tmp_path, ASSIGNMENT, WRONG, GRADING_ENV)
     all_tests = set().union(*TESTS_OF.values())
-    assert set(scores["solution"]) == all_tests, sorted(scores["solution"])
-    score, maximum = autograded_total(scores["solution"])
-    assert maximum > 0 and score == maximum, f"reference solution got {scores['solution']}"
-    assert autograded_total(scores["student"])[0] == 0, f"blank student version got {scores['student']}"
     for student, answers in WRONG.items():
+        assert set(scores[student]) == all_tests, sorted(scores[student])
         broken = set().union(*(TESTS_OF[answer] for answer in answers))
         for test, (got, most) in scores[student].items():
             expected = 0 if test in broken else most

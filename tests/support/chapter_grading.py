@@ -1,12 +1,20 @@
-"""Check a chapter's autograde scores: full marks for the solution, none for the blank student
-version, and each wrong answer losing exactly its own task's points (used by tests/test_chapter_NN.py)."""
+"""Check a chapter: ``course check`` of its notebook (full marks for the solution, none for the blank student
+version, every mutant of its answers caught), then real ``nbgrader autograde`` of wrong answers, each losing
+exactly its own task's points, and of other right answers, keeping every point (used by tests/test_chapter_NN.py).
+
+CI runs the quality gate here, one chapter per test, instead of a whole-course ``course check`` after pytest:
+the solution and the student version then run once, not twice.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import nbformat
 
-from tests.support.nbgrader_harness import autograded_total, grade_submissions, source_notebook
+from autograde.check.gate import CheckSettings, check_assignments
+from autograde.check.verdicts import NotebookCheck
+from tests.support.nbgrader_harness import grade_submissions, source_notebook
+from tests.support.paths import REPO
 
 
 def answer(signature: str, body: str) -> str:
@@ -14,24 +22,32 @@ def answer(signature: str, body: str) -> str:
     return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body.strip().splitlines())
 
 
+def check_chapter(assignment: str) -> NotebookCheck:
+    """``course check`` of one chapter along ``course grade``'s own path: no problem, every point for the
+    solution, none for the blank student version, every mutant of its answers losing points."""
+    [check] = check_assignments(REPO, [assignment], CheckSettings(workers=1, progress=False))
+    assert check.ok, f"course check {assignment}:\n" + "\n".join(check.problems)
+    assert check.max_score and check.solution_score == check.max_score, f"reference solution got {check.solution_score}"
+    assert check.student_score == 0, f"blank student version got {check.student_score}"
+    return check
+
+
 def grade_chapter(tmp_path: Path, assignment: str, tests_of: dict[str, str],
                   wrong: dict[str, dict[str, str]], env: dict | None = None,
                   right: dict[str, dict[str, str]] | None = None) -> dict:
-    """Autograde the solution, the student version, the ``wrong`` and the ``right`` submissions in one nbgrader run.
+    """Check the chapter (:func:`check_chapter`), then autograde the ``wrong`` and ``right`` submissions in one
+    nbgrader run.
 
     ``tests_of`` maps each answer cell's grade_id to the grade_id of the test cell that checks it;
     ``wrong`` maps a student name to {answer grade_id: wrong source}, ``right`` to {answer grade_id: another
     correct source} that must keep every point. Returns the scores.
     """
+    check_chapter(assignment)
     right = right or {}
-    submissions = {"solution": "solution", "student": "student", **wrong, **right}
-    scores = grade_submissions(tmp_path, assignment, submissions, env)
-    assert set(scores["solution"]) == set(tests_of.values()), (
-        f"the notebook's graded cells {sorted(scores['solution'])} differ from the test's {sorted(tests_of.values())}")
-    score, maximum = autograded_total(scores["solution"])
-    assert maximum > 0 and score == maximum, f"reference solution got {scores['solution']}"
-    assert autograded_total(scores["student"])[0] == 0, f"blank student version got {scores['student']}"
+    scores = grade_submissions(tmp_path, assignment, {**wrong, **right}, env)
     for student, answers in {**wrong, **{name: {} for name in right}}.items():
+        assert set(scores[student]) == set(tests_of.values()), (
+            f"the notebook's graded cells {sorted(scores[student])} differ from the test's {sorted(tests_of.values())}")
         broken = {tests_of[answer] for answer in answers}
         for test, (got, most) in scores[student].items():
             expected = 0 if test in broken else most

@@ -90,8 +90,3 @@ def read_scores(course: Path, assignment: str, stem: str, students: list[str]) -
             scores[student] = {grade.name: (grade.score, grade.max_score)
                                for grade in submission.grades if grade.cell_type == "code"}
     return scores
-
-
-def autograded_total(scores: dict) -> tuple[float, float]:
-    """(score, max score) summed over one student's autograded cells."""
-    return (sum(score for score, _ in scores.values()), sum(maximum for _, maximum in scores.values()))
