@@ -18,6 +18,17 @@ from tests.support.requirements import enforce
 matplotlib.use("Agg")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest files first: the chapter tests, then files with slow tests, then the rest. Under
+    ``-n auto --dist loadfile`` a worker takes the next file when it is free, so a long file started last
+    would leave the other cores idle at the end (about a minute of CI)."""
+    def weight(item: pytest.Item) -> int:
+        if item.path.name.startswith("test_chapter_"):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+    items.sort(key=weight)  # stable: the order within each group stays as collected
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     enforce(item)  # tests marked `requires(...)`: skipped here, failed under COURSE_REQUIRE_SANDBOX=1
 
