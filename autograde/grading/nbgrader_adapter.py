@@ -10,16 +10,23 @@ apart (sanitise and score here, execute in the sandbox, possibly on another mach
 - ``_sanitizing`` and ``exporter._preprocessors``: each phase has its own converter, set once, and
   gets fresh preprocessors for every notebook, as nbgrader's ``_init_preprocessors`` gives them;
 - nbclient's ``NotebookClient.__init__`` and ``_check_assign_resources``: to run nbgrader's ``Execute``
-  cell by cell (see ``autograde.grading.execute``).
+  cell by cell (see ``autograde.grading.execute``);
+- ``nbgrader.api.get_alembic_version``: a new gradebook is stamped with the newest schema revision, which
+  nbgrader reads by running ``alembic heads`` as a command (3 s each: a new Python importing nbgrader; and
+  it fails unless the environment's ``bin/`` is on PATH). :func:`read_schema_revision_in_process` reads the
+  same revision from nbgrader's own alembic folder, in this process (2 ms); applied when this module is
+  imported, which every command and every grading or checking run does before it opens a gradebook.
 
 After upgrading nbgrader or nbclient, run ``tests/autograde/grading`` (it compares with ``nbgrader
 autograde`` on the same class) before anything else.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
+import nbgrader.api
 from nbconvert.writers import FilesWriter
 from nbformat import NotebookNode
 from nbgrader.converters import Autograde
@@ -28,6 +35,26 @@ from nbgrader.preprocessors import Execute
 from traitlets.config import Config
 
 from autograde.config import resolve_class
+
+
+@functools.cache
+def _newest_schema_revision() -> str:
+    """The head revision of nbgrader's gradebook migrations, what ``alembic heads`` prints for them."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", ALEMBIC_DIR)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def read_schema_revision_in_process() -> None:
+    """Make nbgrader stamp new gradebooks without running ``alembic`` as a command (see the module doc)."""
+    nbgrader.api.get_alembic_version = _newest_schema_revision
+
+
+read_schema_revision_in_process()
 
 
 class _StagedAutograde(Autograde):

@@ -74,3 +74,21 @@ def test_execute_is_set_up_without_running(resources, kept):
     start_cell_by_cell(client, nb, resources)
     assert client.nb is nb and client.resources == kept and client.code_cells_executed == 0
     assert client.km is None and nb.cells[0].outputs == []  # no kernel was started, nothing ran
+
+
+def test_a_new_gradebook_is_stamped_with_what_alembic_heads_prints_without_running_it(tmp_path, monkeypatch):
+    import sqlite3
+    import subprocess
+    import sys
+
+    from nbgrader.api import Gradebook
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'scratch.db'}") as ini:  # what nbgrader itself runs
+        alembic = Path(sys.executable).with_name("alembic")
+        printed = subprocess.check_output([str(alembic), "-c", ini, "heads"], text=True).split()[0]
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # no `alembic` command to be found
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}"):
+        pass
+    stamped = sqlite3.connect(tmp_path / "gradebook.db").execute("SELECT version_num FROM alembic_version").fetchall()
+    assert stamped == [(printed,)]
