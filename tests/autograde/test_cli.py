@@ -74,3 +74,12 @@ def test_a_mistyped_assignment_is_named_with_the_closest_one(tmp_path, capsys):
     for command in ("grade", "feedback"):
         assert cli.main(["--course", str(tmp_path), command, "01-tensor"]) == 1
         assert "'01-tensor' is not one of this course's assignments: did you mean '01-tensors'?" in capsys.readouterr().err
+
+
+def test_a_command_starts_without_building_the_iri_parsers_and_still_reads_notebooks(tmp_path):
+    script = ("import sys\nfrom autograde import cli\ntry:\n    cli.main(['grade', '--help'])\nexcept SystemExit:\n    pass\n"
+              "import nbformat\nnb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+              f"nbformat.write(nb, {str(tmp_path / 'a.ipynb')!r})\nnbformat.validate(nbformat.read({str(tmp_path / 'a.ipynb')!r}, 4))\n"
+              "print('nbformat' in sys.modules, 'rfc3987_syntax.syntax_helpers' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-2:] == ["True", "False"], done.stdout
