@@ -88,8 +88,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def dispatch(argv: list[str]) -> int:
     """Run the subcommand ``argv`` names; its exit code. A problem the user can fix raises CourseError."""
     args = build_parser(chosen_command(argv)).parse_args(argv)
-    from autograde.grading.nbgrader_adapter import read_schema_revision_in_process
-    read_schema_revision_in_process()  # before any command opens a gradebook: no `alembic` process per new one
     return int(args.module.run(args) or 0)
 
 

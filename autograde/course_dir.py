@@ -24,6 +24,8 @@ warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
 
 def load_config(root: Path) -> Config:
     """The course's ``nbgrader_config.py`` as a traitlets Config (root defaults to the file's folder)."""
+    from autograde.grading.nbgrader_adapter import read_schema_revision_in_process
+    read_schema_revision_in_process()  # every command reads the config before it opens a gradebook
     root = Path(root).resolve()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     if "root" not in config.CourseDirectory:

@@ -14,8 +14,8 @@ apart (sanitise and score here, execute in the sandbox, possibly on another mach
 - ``nbgrader.api.get_alembic_version``: a new gradebook is stamped with the newest schema revision, which
   nbgrader reads by running ``alembic heads`` as a command (3 s each: a new Python importing nbgrader; and
   it fails unless the environment's ``bin/`` is on PATH). :func:`read_schema_revision_in_process` reads the
-  same revision from nbgrader's own alembic folder, in this process (2 ms); applied when this module is
-  imported, which every command and every grading or checking run does before it opens a gradebook.
+  same revision from nbgrader's own alembic folder, in this process (2 ms); ``course_dir.load_config``
+  applies it, as every command and library entry point reads the course's config before it opens a gradebook.
 
 After upgrading nbgrader or nbclient, run ``tests/autograde/grading`` (it compares with ``nbgrader
 autograde`` on the same class) before anything else.
@@ -53,8 +53,6 @@ def read_schema_revision_in_process() -> None:
     """Make nbgrader stamp new gradebooks without running ``alembic`` as a command (see the module doc)."""
     nbgrader.api.get_alembic_version = _newest_schema_revision
 
-
-read_schema_revision_in_process()
 
 
 class _StagedAutograde(Autograde):

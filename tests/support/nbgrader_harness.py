@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
+from autograde.grading.nbgrader_adapter import read_schema_revision_in_process
 from tests.support.paths import REPO
 
 
@@ -56,6 +57,9 @@ def make_course(tmp_path: Path, assignment: str) -> tuple[Path, str]:
     shutil.copytree(REPO / "notebooks" / assignment, course / "notebooks" / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
+    read_schema_revision_in_process()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}"):  # made here, nbgrader's process would run `alembic`
+        pass
     run_nbgrader([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], course, None)
     return course, source_notebook(assignment, course).stem
 

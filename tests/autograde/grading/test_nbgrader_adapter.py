@@ -9,7 +9,12 @@ import pytest
 from nbgrader.preprocessors import ClearOutput, Execute, LimitOutput, SaveAutoGrades
 
 from autograde.course_dir import course_directory, in_course, load_config
-from autograde.grading.nbgrader_adapter import NbgraderAutograde, scoring_steps, start_cell_by_cell
+from autograde.grading.nbgrader_adapter import (
+    NbgraderAutograde,
+    read_schema_revision_in_process,
+    scoring_steps,
+    start_cell_by_cell,
+)
 from autograde.sandbox.nbgrader_plugin import SandboxExecute
 from tests.support.grading_course import ASSIGNMENT
 
@@ -82,11 +87,13 @@ def test_a_new_gradebook_is_stamped_with_what_alembic_heads_prints_without_runni
     import sys
 
     from nbgrader.api import Gradebook
-    from nbgrader.dbutil import _temp_alembic_ini
+    from nbgrader.dbutil import write_alembic_ini
 
-    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'scratch.db'}") as ini:  # what nbgrader itself runs
-        alembic = Path(sys.executable).with_name("alembic")
-        printed = subprocess.check_output([str(alembic), "-c", ini, "heads"], text=True).split()[0]
+    ini = tmp_path / "alembic.ini"  # what nbgrader itself runs
+    write_alembic_ini(str(ini), f"sqlite:///{tmp_path / 'scratch.db'}")
+    alembic = Path(sys.executable).with_name("alembic")
+    printed = subprocess.check_output([str(alembic), "-c", str(ini), "heads"], text=True).split()[0]
+    read_schema_revision_in_process()
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # no `alembic` command to be found
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}"):
         pass
