@@ -1,4 +1,5 @@
-"""Run real ``nbgrader autograde`` on a chapter: the reference solution, the student version, wrong answers.
+"""Run real nbgrader on a chapter (``generate_assignment`` and ``autograde``, through the ``NbGraderAPI`` the
+formgrader's buttons call): the reference solution, the student version, wrong answers.
 
 Used by the chapter tests: each proves that its notebook's tests give the solution every point,
 the blank student version none, and that plausible wrong answers lose their task's points.
@@ -7,25 +8,41 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
 
-from autograde.grading.nbgrader_adapter import read_schema_revision_in_process
+from autograde.course_dir import course_directory, in_course, load_config
 from tests.support.paths import REPO
 
 
-def run_nbgrader(command: list[str], cwd: Path, env: dict | None) -> None:
-    """Run an nbgrader command line in ``cwd``; fail with its output when it fails."""
-    # nbgrader calls `alembic` as a command: the environment's bin/ must lead PATH.
-    full_env = {**os.environ, **(env or {})}
-    full_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{full_env.get('PATH', '')}"
-    result = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+@contextmanager
+def nbgrader_api(course: Path, env: dict | None = None) -> Iterator[NbGraderAPI]:
+    """nbgrader's own API on ``course`` (what the formgrader's buttons call), run in this process from the
+    course root with ``env`` added to the environment, as ``nbgrader <command>`` there would run: without a
+    new Python that imports nbgrader and starts a zygote of its own (about 9 s a chapter)."""
+    config = load_config(course)
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        with in_course(course):
+            yield NbGraderAPI(coursedir=course_directory(course, config=config), config=config)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def succeeded(result: dict, step: str) -> None:
+    """Fail with nbgrader's log when an NbGraderAPI step failed."""
+    if not result["success"]:
+        raise RuntimeError(f"nbgrader {step} failed:\n{result.get('log', '')}\n{result.get('error', '')}")
 
 
 def source_notebook(assignment: str, root: Path = REPO) -> Path:
@@ -57,10 +74,8 @@ def make_course(tmp_path: Path, assignment: str) -> tuple[Path, str]:
     shutil.copytree(REPO / "notebooks" / assignment, course / "notebooks" / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
-    read_schema_revision_in_process()
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}"):  # made here, nbgrader's process would run `alembic`
-        pass
-    run_nbgrader([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], course, None)
+    with nbgrader_api(course) as api:
+        succeeded(api.generate_assignment(assignment, force=True), f"generate_assignment {assignment}")
     return course, source_notebook(assignment, course).stem
 
 
@@ -81,7 +96,9 @@ def grade_submissions(tmp_path: Path, assignment: str, submissions: dict, env: d
             shutil.copy(course / "release" / assignment / f"{stem}.ipynb", target)
         else:
             nbformat.write(with_answers(solution, spec), target)
-    run_nbgrader([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"], course, env)
+    with nbgrader_api(course, env) as api:
+        for student in submissions:
+            succeeded(api.autograde(assignment, student, force=True), f"autograde {assignment} for {student}")
     return read_scores(course, assignment, stem, list(submissions))
 
 
