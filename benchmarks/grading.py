@@ -76,7 +76,7 @@ def _scores(course: Path, assignment: str) -> list[tuple]:
             for r in cell_scores(f"sqlite:///{course}/gradebook.db", config.CourseDirectory.course_id, assignment)]
 
 
-def compare(kind: str, students: int, workers: int, chapter: str | None, repeat: int = 2) -> dict[int, float]:
+def compare(kind: str, students: int, workers: int, chapter: str | None, repeat: int) -> dict[int, float]:
     """Grade one class four ways; print the times; return serial nbgrader's time over `course grade`'s, by workers."""
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         course, assignment, source_dir = _setup(Path(tmp), kind, chapter)

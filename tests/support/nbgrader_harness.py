@@ -8,41 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
 from autograde.course_dir import course_directory, in_course, load_config
+from autograde.generate import generate
 from tests.support.paths import REPO
-
-
-@contextmanager
-def nbgrader_api(course: Path, env: dict | None = None) -> Iterator[NbGraderAPI]:
-    """nbgrader's own API on ``course`` (what the formgrader's buttons call), run in this process from the
-    course root with ``env`` added to the environment, as ``nbgrader <command>`` there would run: without a
-    new Python that imports nbgrader and starts a zygote of its own (about 9 s a chapter)."""
-    config = load_config(course)
-    saved = {name: os.environ.get(name) for name in env or {}}
-    os.environ.update(env or {})
-    try:
-        with in_course(course):
-            yield NbGraderAPI(coursedir=course_directory(course, config=config), config=config)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def succeeded(result: dict, step: str) -> None:
-    """Fail with nbgrader's log when an NbGraderAPI step failed."""
-    if not result["success"]:
-        raise RuntimeError(f"nbgrader {step} failed:\n{result.get('log', '')}\n{result.get('error', '')}")
 
 
 def source_notebook(assignment: str, root: Path = REPO) -> Path:
@@ -74,8 +49,7 @@ def make_course(tmp_path: Path, assignment: str) -> tuple[Path, str]:
     shutil.copytree(REPO / "notebooks" / assignment, course / "notebooks" / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
-    with nbgrader_api(course) as api:
-        succeeded(api.generate_assignment(assignment, force=True), f"generate_assignment {assignment}")
+    generate(course, [assignment])  # `course generate`: nbgrader's own step, in this process
     return course, source_notebook(assignment, course).stem
 
 
@@ -96,9 +70,16 @@ def grade_submissions(tmp_path: Path, assignment: str, submissions: dict, env: d
             shutil.copy(course / "release" / assignment / f"{stem}.ipynb", target)
         else:
             nbformat.write(with_answers(solution, spec), target)
-    with nbgrader_api(course, env) as api:
+    # nbgrader's API (what the formgrader's buttons call) in this process, with ``env`` added as the command
+    # line would see it: no new Python that imports nbgrader and starts a zygote of its own (about 9 s a chapter).
+    config = load_config(course)
+    api = NbGraderAPI(coursedir=course_directory(course, config=config), config=config)
+    with mock.patch.dict(os.environ, env or {}), in_course(course):
         for student in submissions:
-            succeeded(api.autograde(assignment, student, force=True), f"autograde {assignment} for {student}")
+            result = api.autograde(assignment, student, force=True)
+            if not result["success"]:
+                raise RuntimeError(f"nbgrader autograde {assignment} failed for {student}:\n"
+                                   f"{result.get('log', '')}\n{result.get('error', '')}")
     return read_scores(course, assignment, stem, list(submissions))
 
 
